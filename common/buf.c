@@ -45,6 +45,8 @@ buf_reserve(struct buf *b, size_t n)
 int
 buf_append(struct buf *b, const void *p, size_t n)
 {
+	if (n == 0)
+		return 0;	/* memcpy(NULL, p, 0) is undefined */
 	if (buf_reserve(b, n) == -1)
 		return -1;
 	memcpy(buf_tail(b), p, n);

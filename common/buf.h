@@ -22,13 +22,14 @@ void	 buf_consume(struct buf *, size_t);
 void	 buf_compact(struct buf *);
 void	 buf_free(struct buf *);
 
-/* Where the next byte goes, and how many fit there. */
+/* Where the next byte goes (NULL before any storage: NULL + 0 is UB). */
 static inline uint8_t *
 buf_tail(const struct buf *b)
 {
-	return b->data + b->off + b->len;
+	return b->data == NULL ? NULL : b->data + b->off + b->len;
 }
 
+/* How many bytes fit after the tail without growing. */
 static inline size_t
 buf_room(const struct buf *b)
 {
@@ -38,7 +39,7 @@ buf_room(const struct buf *b)
 static inline uint8_t *
 buf_head(const struct buf *b)
 {
-	return b->data + b->off;
+	return b->data == NULL ? NULL : b->data + b->off;
 }
 
 #endif

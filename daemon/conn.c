@@ -1,0 +1,584 @@
+/*
+ * conn.c -- one client connection: read, frame, answer, write.
+ *
+ * The hot path reads into the worker's scratch buffer, answers every
+ * complete frame in it and writes the answers with one write(2).  Only
+ * what is left over -- a partial frame, or output the socket would not
+ * take -- is copied into buffers of the connection's own, taken from a
+ * pool and given back as soon as they empty, so an idle connection holds
+ * no buffer at all and a busy one allocates nothing per request.
+ *
+ * Timeouts live on three lists (idle, frame, write), each ordered by
+ * time because every entry on a list has the same timeout: adding,
+ * touching and expiring are all O(1), whatever the number of
+ * connections.
+ */
+#include <sys/socket.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ekkod.h"
+#include "util.h"
+
+#define POOL_BLOCK	16384
+#define POOL_MAX	1024
+#define RELAXED		memory_order_relaxed
+
+/* Bump a worker-owned counter: a plain load and store, no lock prefix. */
+static inline void
+conn_count(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, RELAXED) + n,
+	    RELAXED);
+}
+
+/* ---- buffer pool ---- */
+
+/* A buffer block of at least n bytes: a pooled one when small. */
+static uint8_t *
+conn_buf_alloc(struct worker *w, size_t n, size_t *cap)
+{
+	void *p;
+
+	if (n <= POOL_BLOCK) {
+		*cap = POOL_BLOCK;
+		if ((p = w->pool) != NULL) {
+			w->pool = *(void **)p;
+			w->npool--;
+			return p;
+		}
+		return malloc(POOL_BLOCK);
+	}
+	*cap = n;
+	return malloc(n);
+}
+
+/* Give an emptied buffer back: to the pool if it is a pool block. */
+static void
+conn_buf_release(struct worker *w, struct buf *b)
+{
+	if (b->data == NULL)
+		return;
+	if (b->cap == POOL_BLOCK && w->npool < POOL_MAX) {
+		*(void **)b->data = w->pool;
+		w->pool = b->data;
+		w->npool++;
+	} else
+		free(b->data);
+	b->data = NULL;
+	b->off = b->len = b->cap = 0;
+}
+
+/* Room for n more bytes in b, moving to a larger block if needed. */
+static int
+conn_buf_reserve(struct worker *w, struct buf *b, size_t n)
+{
+	struct buf nb = { 0 };
+
+	if (b->data != NULL && buf_room(b) >= n)
+		return 0;
+	if (b->data != NULL && b->cap - b->len >= n) {
+		buf_compact(b);
+		return 0;
+	}
+	if ((nb.data = conn_buf_alloc(w, b->len + n, &nb.cap)) == NULL)
+		return -1;
+	if (b->len > 0)
+		memcpy(nb.data, buf_head(b), b->len);
+	nb.len = b->len;
+	conn_buf_release(w, b);
+	*b = nb;
+	return 0;
+}
+
+/* Free every pooled block (worker exit, for a clean valgrind run). */
+void
+conn_release_buffers(struct worker *w)
+{
+	void *p;
+
+	while ((p = w->pool) != NULL) {
+		w->pool = *(void **)p;
+		free(p);
+	}
+	w->npool = 0;
+	buf_free(&w->reply);
+	free(w->scratch);
+	w->scratch = NULL;
+}
+
+/* ---- timer lists ---- */
+
+/* Seconds allowed on list k; 0 = no timeout. */
+static uint64_t
+conn_timeout_ms(struct worker *w, int k)
+{
+	const struct limits_conf *lim = &w->cf->limits;
+
+	switch (k) {
+	case TIMER_IDLE:
+		return (uint64_t)lim->idle_timeout * 1000;
+	case TIMER_FRAME:
+		return (uint64_t)lim->frame_timeout * 1000;
+	default:
+		return (uint64_t)lim->write_timeout * 1000;
+	}
+}
+
+/* Take c off list k. */
+static void
+timer_del(struct worker *w, struct conn *c, int k)
+{
+	if (!(c->flags & CONN_INTIMER(k)))
+		return;
+	if (c->prev[k])
+		c->prev[k]->next[k] = c->next[k];
+	else
+		w->timers[k] = c->next[k];
+	if (c->next[k])
+		c->next[k]->prev[k] = c->prev[k];
+	else
+		w->timer_tails[k] = c->prev[k];
+	c->flags &= ~CONN_INTIMER(k);
+}
+
+/* Put c at the tail of list k, stamped now. */
+static void
+timer_touch(struct worker *w, struct conn *c, int k)
+{
+	if (w->timer_tails[k] == c) {
+		c->since[k] = w->now;
+		return;
+	}
+	timer_del(w, c, k);
+	if (conn_timeout_ms(w, k) == 0)
+		return;
+	c->since[k] = w->now;
+	c->next[k] = NULL;
+	c->prev[k] = w->timer_tails[k];
+	if (w->timer_tails[k])
+		w->timer_tails[k]->next[k] = c;
+	else
+		w->timers[k] = c;
+	w->timer_tails[k] = c;
+	c->flags |= CONN_INTIMER(k);
+}
+
+/* Milliseconds until the first timer fires, capped at max. */
+int
+conn_next_timeout(struct worker *w)
+{
+	uint64_t best = 1000, t, due;
+	int k;
+
+	for (k = 0; k < 3; k++) {
+		if (w->timers[k] == NULL)
+			continue;
+		due = w->timers[k]->since[k] + conn_timeout_ms(w, k);
+		t = due > w->now ? due - w->now : 0;
+		if (t < best)
+			best = t;
+	}
+	return (int)best;
+}
+
+/* Close every connection whose oldest timer has run out. */
+void
+conn_expire(struct worker *w)
+{
+	static const int errs[3] = { ERR_TIMEOUT_IDLE, ERR_TIMEOUT_FRAME,
+	    ERR_TIMEOUT_WRITE };
+	struct conn *c;
+	uint64_t lim;
+	int k;
+
+	for (k = 0; k < 3; k++) {
+		lim = conn_timeout_ms(w, k);
+		while ((c = w->timers[k]) != NULL &&
+		    w->now - c->since[k] >= lim) {
+			conn_count(&w->slot->errors[errs[k]], 1);
+			conn_close(w, c);
+		}
+	}
+}
+
+/* ---- events ---- */
+
+/* Register with epoll for what c needs now, if that changed. */
+static void
+conn_update_events(struct worker *w, struct conn *c)
+{
+	uint16_t want = 0;
+	uint32_t ev = 0;
+
+	if (!(c->flags & (CONN_PAUSED | CONN_EOF | CONN_CLOSING)))
+		want |= CONN_READING;
+	if (c->out.len > 0)
+		want |= CONN_WRITING;
+	if (want == (c->flags & (CONN_READING | CONN_WRITING)))
+		return;
+	if (want & CONN_READING)
+		ev |= EPOLLIN;
+	if (want & CONN_WRITING)
+		ev |= EPOLLOUT;
+	if (ev_mod(&w->ev, c->fd, ev, c) == -1) {
+		c->flags |= CONN_CLOSING;
+		return;
+	}
+	c->flags = (uint16_t)((c->flags & ~(CONN_READING | CONN_WRITING)) |
+	    want);
+}
+
+/* Nothing owed either way: no partial message, no pending output. */
+int
+conn_is_idle(const struct conn *c)
+{
+	return c->in.len == 0 && c->out.len == 0;
+}
+
+/* Start serving an accepted socket. */
+void
+conn_open(struct worker *w, int fd, struct listener_conf *l, int admin,
+    uint16_t bucket, int perip)
+{
+	struct conn *c = &w->conns[fd];
+
+	memset(c, 0, sizeof(*c));
+	c->fd = fd;
+	c->l = l;
+	c->perip = bucket;
+	c->flags = CONN_OPEN | CONN_READING;
+	if (admin)
+		c->flags |= CONN_ADMIN;
+	if (perip)
+		c->flags |= CONN_PERIP;
+	if (ev_add(&w->ev, fd, EPOLLIN, c) == -1) {
+		log_limited(&w->log_conn, "epoll_ctl: %s", strerror(errno));
+		close(fd);
+		c->flags = 0;
+		return;
+	}
+	timer_touch(w, c, TIMER_IDLE);
+	w->nconns++;
+	conn_count(&w->slot->accepted, 1);
+	conn_count(&w->slot->conns_active, 1);
+}
+
+/* Close c and give back everything it held. */
+void
+conn_close(struct worker *w, struct conn *c)
+{
+	int k;
+
+	if (!(c->flags & CONN_OPEN))
+		return;
+	for (k = 0; k < 3; k++)
+		timer_del(w, c, k);
+	close(c->fd);
+	conn_buf_release(w, &c->in);
+	conn_buf_release(w, &c->out);
+	if (c->flags & CONN_PERIP)
+		atomic_fetch_sub_explicit(&w->slot->perip[c->perip], 1,
+		    RELAXED);
+	atomic_fetch_sub_explicit(&sb->conns_active, 1, RELAXED);
+	atomic_store_explicit(&w->slot->conns_active,
+	    atomic_load_explicit(&w->slot->conns_active, RELAXED) - 1,
+	    RELAXED);
+	c->flags = 0;
+	w->nconns--;
+	worker_count_closed(w);
+}
+
+/*
+ * Send n bytes: straight to the socket while nothing is queued, and
+ * whatever it will not take into the output buffer.
+ */
+static void
+conn_send(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
+{
+	ssize_t r;
+
+	if (n == 0 || (c->flags & CONN_DEAD))
+		return;
+	if (c->out.len == 0) {
+		r = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (r == (ssize_t)n) {
+			conn_count(&w->slot->bytes_out, n);
+			return;
+		}
+		if (r == -1 && errno != EAGAIN) {
+			conn_count(&w->slot->errors[ERR_RESET], 1);
+			c->flags |= CONN_DEAD;
+			return;
+		}
+		if (r > 0) {
+			conn_count(&w->slot->bytes_out, (uint64_t)r);
+			p += r;
+			n -= (size_t)r;
+		}
+		timer_touch(w, c, TIMER_WRITE);
+	}
+	if (conn_buf_reserve(w, &c->out, n) == -1) {
+		conn_count(&w->slot->errors[ERR_NOMEM], 1);
+		c->flags |= CONN_DEAD;
+		return;
+	}
+	memcpy(buf_tail(&c->out), p, n);
+	c->out.len += n;
+}
+
+/* Output held back beyond this stops the reading of more requests. */
+static int
+conn_output_full(struct worker *w, const struct conn *c)
+{
+	return c->out.len + w->reply.len >= (size_t)w->cf->limits.max_output;
+}
+
+/* A frame over max_frame: error reply (command mode), then close. */
+static void
+conn_too_large(struct worker *w, struct conn *c)
+{
+	conn_count(&w->slot->errors[ERR_FRAME_TOO_LARGE], 1);
+	if (c->l->mode == MODE_COMMAND)
+		service_too_large(w, c);
+	log_limited(&w->log_conn, "connection on port %d: frame larger "
+	    "than max_frame %ld; closing", c->l->port,
+	    w->cf->limits.max_frame);
+	c->flags |= CONN_CLOSING;
+}
+
+/*
+ * Answer every complete frame of p[0..n) and return how many bytes
+ * were consumed.  Echo sends the frames back as one run of bytes;
+ * command mode gathers the replies and sends them with one write.
+ */
+static size_t
+conn_frames(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
+{
+	const struct framer *f = &c->l->framer;
+	size_t off = 0, len;
+	uint64_t nreq = 0;
+	int r;
+
+	while (off < n && !(c->flags & CONN_CLOSING)) {
+		if (conn_output_full(w, c) && nreq > 0)
+			break;
+		r = frame_next(f, p + off, n - off, &c->scanned, &len);
+		if (r == FRAME_NEED)
+			break;
+		if (r == FRAME_TOO_LARGE) {
+			if (c->l->mode == MODE_ECHO)
+				conn_send(w, c, p, off);
+			conn_too_large(w, c);
+			conn_count(&w->slot->requests, nreq);
+			if (c->l->mode == MODE_COMMAND)
+				goto flush;
+			return n;
+		}
+		if (c->l->mode == MODE_COMMAND &&
+		    service_handle(w, c, p + off, len) == 0)
+			c->flags |= CONN_CLOSING;
+		off += len;
+		nreq++;
+	}
+	conn_count(&w->slot->requests, nreq);
+	if (c->l->mode == MODE_ECHO) {
+		conn_send(w, c, p, off);
+		return off;
+	}
+flush:
+	conn_send(w, c, w->reply.data, w->reply.len);
+	w->reply.len = 0;
+	return c->flags & CONN_CLOSING ? n : off;
+}
+
+/* Frames still held in c->in (after a pause or a partial read). */
+static void
+conn_input_buffered(struct worker *w, struct conn *c)
+{
+	size_t used;
+
+	if (c->in.len == 0)
+		return;
+	used = conn_frames(w, c, buf_head(&c->in), c->in.len);
+	buf_consume(&c->in, used);
+	if (c->in.len == 0)
+		conn_buf_release(w, &c->in);
+}
+
+/* Keep what the scratch buffer held beyond the complete frames. */
+static void
+conn_keep_rest(struct worker *w, struct conn *c, const uint8_t *p,
+    size_t n)
+{
+	if (conn_buf_reserve(w, &c->in, n) == -1) {
+		conn_count(&w->slot->errors[ERR_NOMEM], 1);
+		c->flags |= CONN_DEAD;
+		return;
+	}
+	memcpy(buf_tail(&c->in), p, n);
+	c->in.len += n;
+}
+
+/*
+ * After input: pause reading when output is over max_output, and keep
+ * the frame timer running while a message is incomplete.
+ */
+static void
+conn_after_input(struct worker *w, struct conn *c, int completed)
+{
+	if (conn_output_full(w, c))
+		c->flags |= CONN_PAUSED;
+	if (c->in.len == 0 || (c->flags & CONN_PAUSED))
+		timer_del(w, c, TIMER_FRAME);
+	else if (completed || !(c->flags & CONN_INTIMER(TIMER_FRAME)))
+		timer_touch(w, c, TIMER_FRAME);
+}
+
+/* How much to read into c->in: a whole length frame if one is due. */
+static size_t
+conn_want(const struct conn *c)
+{
+	const struct framer *f = &c->l->framer;
+	size_t need = POOL_BLOCK / 2;
+
+	if (f->kind == FRAMING_LENGTH && c->in.len >= FRAME_LENGTH_HDR) {
+		need = FRAME_LENGTH_HDR + frame_get_u32(buf_head(&c->in));
+		need = need > c->in.len ? need - c->in.len : 0;
+		if (need < POOL_BLOCK / 2)
+			need = POOL_BLOCK / 2;
+	} else if (f->kind == FRAMING_FIXED && f->frame_size > c->in.len)
+		need = f->frame_size - c->in.len;
+	return need;
+}
+
+/* The peer half-closed: no partial message will ever complete. */
+static void
+conn_eof(struct worker *w, struct conn *c)
+{
+	c->flags |= CONN_EOF;
+	timer_del(w, c, TIMER_FRAME);
+}
+
+/* Readable: one read, then every complete frame answered. */
+static void
+conn_readable(struct worker *w, struct conn *c)
+{
+	size_t used, before = c->in.len;
+	ssize_t n;
+
+	if (before == 0)
+		n = read(c->fd, w->scratch, w->scratch_size);
+	else {
+		if (conn_buf_reserve(w, &c->in, conn_want(c)) == -1) {
+			conn_count(&w->slot->errors[ERR_NOMEM], 1);
+			c->flags |= CONN_DEAD;
+			return;
+		}
+		n = read(c->fd, buf_tail(&c->in), buf_room(&c->in));
+	}
+	if (n <= 0) {
+		if (n == 0)
+			conn_eof(w, c);
+		else if (errno != EAGAIN && errno != EINTR) {
+			conn_count(&w->slot->errors[ERR_RESET], 1);
+			c->flags |= CONN_DEAD;
+		}
+		return;
+	}
+	conn_count(&w->slot->bytes_in, (uint64_t)n);
+	timer_touch(w, c, TIMER_IDLE);
+	if (before == 0) {
+		used = conn_frames(w, c, w->scratch, (size_t)n);
+		if (used < (size_t)n)
+			conn_keep_rest(w, c, w->scratch + used, (size_t)n - used);
+	} else {
+		c->in.len += (size_t)n;
+		used = c->in.len;
+		conn_input_buffered(w, c);
+		used -= c->in.len;
+	}
+	conn_after_input(w, c, used > 0);
+}
+
+/* Writable: flush the output buffer; resume input once it drains. */
+static void
+conn_writable(struct worker *w, struct conn *c)
+{
+	ssize_t r;
+
+	r = send(c->fd, buf_head(&c->out), c->out.len,
+	    MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (r == -1) {
+		if (errno != EAGAIN && errno != EINTR) {
+			conn_count(&w->slot->errors[ERR_RESET], 1);
+			c->flags |= CONN_DEAD;
+		}
+		return;
+	}
+	conn_count(&w->slot->bytes_out, (uint64_t)r);
+	buf_consume(&c->out, (size_t)r);
+	timer_touch(w, c, TIMER_IDLE);
+	if (c->out.len > 0) {
+		timer_touch(w, c, TIMER_WRITE);
+		if (c->out.len >= (size_t)w->cf->limits.max_output / 2)
+			return;
+	} else {
+		timer_del(w, c, TIMER_WRITE);
+		conn_buf_release(w, &c->out);
+	}
+	if (c->flags & CONN_PAUSED) {
+		c->flags &= ~CONN_PAUSED;
+		conn_input_buffered(w, c);
+		conn_after_input(w, c, 1);
+	}
+}
+
+/* Is c done: closing or half-closed, with nothing left to send? */
+static int
+conn_finished(struct worker *w, const struct conn *c)
+{
+	if (c->flags & CONN_DEAD)
+		return 1;
+	if (c->out.len > 0)
+		return 0;
+	if (c->flags & CONN_CLOSING)
+		return 1;
+	if ((c->flags & CONN_EOF) && !(c->flags & CONN_PAUSED))
+		return 1;
+	return w->closing_idle && conn_is_idle(c);
+}
+
+/* Dispatch one epoll event for c. */
+void
+conn_event(struct worker *w, struct conn *c, uint32_t events)
+{
+	if ((events & EPOLLOUT) && c->out.len > 0)
+		conn_writable(w, c);
+	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
+	    !(c->flags & (CONN_EOF | CONN_CLOSING | CONN_PAUSED | CONN_DEAD)))
+		conn_readable(w, c);
+	if (conn_finished(w, c)) {
+		conn_close(w, c);
+		return;
+	}
+	conn_update_events(w, c);
+}
+
+/*
+ * Close every idle connection now (graceful stop, end of a drain).  A
+ * walk of the table, once per drain; the others close as soon as their
+ * current message is answered (conn_finished).
+ */
+void
+conn_drain_idle(struct worker *w)
+{
+	int fd;
+
+	for (fd = 0; fd < w->maxfd; fd++)
+		if ((w->conns[fd].flags & CONN_OPEN) &&
+		    conn_is_idle(&w->conns[fd]))
+			conn_close(w, &w->conns[fd]);
+}

@@ -1,0 +1,399 @@
+/*
+ * ekkod.h -- the daemon's internal interfaces, grouped by file.
+ */
+#ifndef EKKOD_H
+#define EKKOD_H
+
+#include <sys/types.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "cidr.h"
+#include "ev.h"
+#include "frame.h"
+#include "net.h"
+
+#define EKKOD_CONF	EKKO_SYSCONFDIR "/ekko/ekkod.conf"
+#define MAX_WORKERS	256		/* per generation */
+#define SB_SLOTS	(2 * MAX_WORKERS + 16)	/* old + new generation */
+#define CONF_STR	256
+
+/* ---- config.c ---- */
+
+enum mode {
+	MODE_ECHO,
+	MODE_COMMAND
+};
+
+struct listener_conf {
+	char			 address[64];
+	int			 port;
+	struct net_addr		 addr;
+	enum mode		 mode;
+	struct framer		 framer;
+	struct cidr		*allow;
+	size_t			 nallow;
+	struct cidr		*deny;
+	size_t			 ndeny;
+	int			 fd;		/* filled by listen.c */
+};
+
+struct limits_conf {
+	long	 max_connections;
+	long	 per_ip_connections;
+	long	 max_frame;
+	long	 idle_timeout;
+	long	 frame_timeout;
+	long	 write_timeout;
+	long	 max_output;
+};
+
+struct tcp_conf {
+	int	 nodelay;
+	int	 keepalive;
+	int	 backlog;
+	int	 rcvbuf;
+	int	 sndbuf;
+	int	 reuseport;
+};
+
+struct config {
+	char			*path;
+	int			 workers;
+	int			 workers_auto;
+	char			 user[CONF_STR];
+	char			 group[CONF_STR];
+	char			 pidfile[CONF_STR];
+	int			 shutdown_timeout;
+	int			 worker_timeout;
+	int			 log_facility;
+	int			 log_level;
+	char			 log_ident[CONF_STR];
+	struct limits_conf	 limits;
+	struct tcp_conf		 tcp;
+	struct cidr		*admin_allow;
+	size_t			 nadmin;
+	struct listener_conf	*listeners;
+	size_t			 nlisteners;
+};
+
+struct config_errors {
+	int	 n;
+	char	**msgs;
+};
+
+struct config	*config_defaults(void);
+struct config	*config_load_file(const char *, struct config_errors *);
+struct config	*config_load_string(const char *, const char *,
+		    struct config_errors *);
+void		 config_free(struct config *);
+void		 config_errors_free(struct config_errors *);
+const char	*config_mode_name(enum mode);
+
+/* ---- log.c ---- */
+
+struct log_limit {
+	uint64_t	 window_ms;
+	unsigned int	 count;
+	unsigned int	 suppressed;
+};
+
+void	 log_init(const char *, int, int, int);
+void	 log_reconfigure(const char *, int, int);
+void	 log_set_foreground(int);
+void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_notice(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_limited(struct log_limit *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 fatal(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+void	 fatalx(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+int	 log_facility_from_name(const char *);
+int	 log_level_from_name(const char *);
+
+/* ---- sig.c ---- */
+
+enum sig_action {
+	SIG_ACT_NONE,
+	SIG_ACT_RELOAD,
+	SIG_ACT_STOP,
+	SIG_ACT_QUIT,
+	SIG_ACT_STATS,
+	SIG_ACT_MORE,
+	SIG_ACT_FEWER,
+	SIG_ACT_CHILD
+};
+
+int		 sig_from_name(const char *);
+enum sig_action	 sig_action_of(int);
+const char	*sig_name(int);
+void		 sig_block_all(void);
+int		 sig_master_fd(void);
+void		 sig_worker_setup(void);
+
+/* ---- proc.c ---- */
+
+int	 proc_daemonize(void);
+int	 proc_pidfile_open(const char *, char *, size_t);
+int	 proc_pidfile_write(int);
+pid_t	 proc_pidfile_read(const char *, char *, size_t);
+void	 proc_pidfile_remove(const char *, int);
+int	 proc_drop_privileges(const char *, const char *, char *, size_t);
+int	 proc_cpu_count(void);
+
+/* ---- listen.c ---- */
+
+struct listen_set {
+	int		 n;
+	struct net_addr	 addr[64];
+	int		 fd[64];
+};
+
+int	 listen_open(struct config *, const struct listen_set *,
+	    struct listen_set *, char *, size_t);
+void	 listen_close_unused(const struct listen_set *,
+	    const struct listen_set *);
+void	 listen_close_all(struct listen_set *);
+int	 listen_adopt_systemd(struct listen_set *);
+
+/* ---- scoreboard.c ---- */
+
+enum worker_state {
+	WS_FREE,
+	WS_STARTING,
+	WS_SERVING,
+	WS_DRAINING,
+	WS_BACKOFF
+};
+
+enum err_kind {
+	ERR_FRAME_TOO_LARGE,
+	ERR_TIMEOUT_IDLE,
+	ERR_TIMEOUT_FRAME,
+	ERR_TIMEOUT_WRITE,
+	ERR_DENIED,
+	ERR_FORBIDDEN,
+	ERR_UNKNOWN_OP,
+	ERR_EMPTY_FRAME,
+	ERR_MAX_CONNECTIONS,
+	ERR_PER_IP,
+	ERR_ACCEPT,
+	ERR_RESET,
+	ERR_NOMEM,
+	ERR_NKINDS
+};
+
+#define SB_PERIP_BUCKETS 4096
+
+/*
+ * One slot per worker.  The master writes the first cache lines, the
+ * worker alone writes its counters, each on lines of their own, so the
+ * hot path never shares a line with another writer.
+ */
+struct sb_slot {
+	_Atomic int		 pid;
+	_Atomic int		 state;
+	int			 generation;
+	int			 respawns;
+	int			 last_exit;	/* wait status, -1 none */
+	uint64_t		 started_ms;
+	_Alignas(128) _Atomic uint64_t heartbeat_ms;
+	_Atomic uint64_t	 accepted;
+	_Atomic uint64_t	 conns_active;
+	_Atomic uint64_t	 requests;
+	_Atomic uint64_t	 bytes_in;
+	_Atomic uint64_t	 bytes_out;
+	_Atomic uint64_t	 errors[ERR_NKINDS];
+	_Alignas(128) _Atomic uint16_t perip[SB_PERIP_BUCKETS];
+};
+
+struct sb_totals {
+	_Atomic uint64_t	 accepted;
+	_Atomic uint64_t	 requests;
+	_Atomic uint64_t	 bytes_in;
+	_Atomic uint64_t	 bytes_out;
+	_Atomic uint64_t	 errors[ERR_NKINDS];
+};
+
+struct scoreboard {
+	pid_t			 master_pid;
+	uint64_t		 start_wall;
+	uint64_t		 start_ms;
+	_Atomic int		 generation;
+	_Atomic int		 workers_configured;
+	_Atomic int		 workers_running;
+	_Atomic uint64_t	 respawns;
+	_Atomic uint64_t	 reloads;
+	_Atomic uint64_t	 reloads_failed;
+	char			 last_reload[256];
+	uint64_t		 perip_key[2];
+	struct sb_totals	 retired;	/* from workers gone */
+	_Alignas(128) _Atomic uint64_t conns_active;	/* all workers */
+	_Alignas(128) _Atomic uint64_t conns_rejected;
+	_Alignas(128) struct sb_slot slot[SB_SLOTS];
+};
+
+extern struct scoreboard *sb;
+
+int		 scoreboard_create(void);
+void		 scoreboard_destroy(void);
+void		 scoreboard_retire(int);
+const char	*scoreboard_state_name(int);
+const char	*scoreboard_err_name(int);
+size_t		 scoreboard_format(char *, size_t);
+uint32_t	 scoreboard_perip_bucket(const uint8_t *);
+uint64_t	 scoreboard_perip_count(uint32_t);
+
+/* ---- sdnotify.c ---- */
+
+void	 sdnotify_init(void);
+int	 sdnotify(const char *, ...) __attribute__((format(printf, 1, 2)));
+uint64_t sdnotify_watchdog_ms(void);
+
+/* ---- master.c ---- */
+
+/* The master's view of one worker; the index is its scoreboard slot. */
+struct wproc {
+	pid_t		 pid;
+	int		 gen;
+	int		 chan;
+	int		 ready;
+	int		 draining;	/* told to stop: never respawned */
+	int		 hung;
+	int		 backoff;	/* waiting to be respawned */
+	uint64_t	 started_ms;
+	uint64_t	 kill_ms;	/* SIGKILL when reached, 0 = never */
+	uint64_t	 respawn_ms;
+};
+
+struct master {
+	struct config		*cf;		/* the serving generation's */
+	struct listen_set	 ls;
+	struct config		*next_cf;	/* a reload in progress */
+	struct listen_set	 next_ls;
+	uint64_t		 reload_deadline;
+	int			 reload_pending;
+	int			 generation;
+	int			 target;	/* workers wanted (TTIN/TTOU) */
+	struct wproc		 w[SB_SLOTS];
+	int			 sigfd;
+	struct ev		 ev;
+	int			 stopping;	/* 0, 'T' or 'Q' */
+	uint64_t		 stop_deadline;
+	int			 fast_deaths;
+	int			 throttled;
+	int			 pidfd;
+	int			 statusfd;
+	uint64_t		 reload_seq;
+	uint64_t		 now;
+	uint64_t		 status_ms;
+	uint64_t		 status_requests;
+	uint64_t		 watchdog_ms;
+	int			 ready_sent;	/* READY=1 told to systemd */
+};
+
+int	 master_main(struct config *, struct listen_set *, int, int);
+void	 master_status_file(struct master *, const char *,
+	    struct config_errors *);
+
+/* ---- spawn.c ---- */
+
+int	 spawn_worker(struct master *, int, struct config *, int);
+int	 spawn_free_slot(const struct master *);
+void	 spawn_reap(struct master *);
+void	 spawn_backoff_tick(struct master *);
+int	 spawn_alive(const struct master *, int);
+void	 spawn_tell(struct master *, int, char);
+
+/* ---- worker.c ---- */
+
+struct conn;
+
+struct worker {
+	struct config		*cf;
+	struct sb_slot		*slot;
+	int			 slotno;
+	int			 chan;
+	struct ev		 ev;
+	struct conn		*conns;		/* indexed by fd */
+	int			 maxfd;
+	uint64_t		 now;
+	int			 nconns;
+	int			 conn_limit;	/* per-process fd budget */
+	int			 accepting;
+	int			 accept_paused_until;
+	uint64_t		 accept_resume_ms;
+	int			 draining;	/* 0, 'D' or 'Q' */
+	uint64_t		 drain_deadline;
+	int			 closing_idle;
+	int			 quit;
+	uint8_t			*scratch;
+	size_t			 scratch_size;
+	struct buf		 reply;
+	struct conn		*timers[3];	/* list heads */
+	struct conn		*timer_tails[3];
+	void			*pool;		/* free buffers */
+	int			 npool;
+	struct log_limit	 log_conn;
+	struct log_limit	 log_accept;
+};
+
+void	 worker_main(struct config *, int, int) __attribute__((noreturn));
+void	 worker_count_closed(struct worker *);
+
+/* ---- conn.c ---- */
+
+enum timer_kind {
+	TIMER_IDLE,
+	TIMER_FRAME,
+	TIMER_WRITE
+};
+
+struct conn {
+	int			 fd;
+	uint16_t		 flags;
+	uint16_t		 perip;
+	struct listener_conf	*l;
+	struct buf		 in;
+	struct buf		 out;
+	size_t			 scanned;
+	uint64_t		 since[3];
+	struct conn		*prev[3];
+	struct conn		*next[3];
+};
+
+#define CONN_OPEN	0x0001
+#define CONN_READING	0x0002	/* EPOLLIN wanted */
+#define CONN_WRITING	0x0004	/* EPOLLOUT wanted */
+#define CONN_EOF	0x0008	/* peer half-closed */
+#define CONN_CLOSING	0x0010	/* close once output is flushed */
+#define CONN_ADMIN	0x0020	/* peer in admin_allow */
+#define CONN_PAUSED	0x0040	/* input held back by backpressure */
+#define CONN_PERIP	0x0080	/* counted in the per-IP table */
+#define CONN_INTIMER(k)	(0x0100 << (k))	/* 0x100, 0x200, 0x400 */
+#define CONN_DEAD	0x0800	/* socket failed: close, send nothing */
+
+void	 conn_open(struct worker *, int, struct listener_conf *, int,
+	    uint16_t, int);
+void	 conn_close(struct worker *, struct conn *);
+void	 conn_event(struct worker *, struct conn *, uint32_t);
+void	 conn_expire(struct worker *);
+int	 conn_next_timeout(struct worker *);
+int	 conn_is_idle(const struct conn *);
+void	 conn_drain_idle(struct worker *);
+void	 conn_release_buffers(struct worker *);
+
+/* ---- service.c ---- */
+
+int	 service_handle(struct worker *, struct conn *, const uint8_t *,
+	    size_t);
+void	 service_too_large(struct worker *, struct conn *);
+
+#endif

@@ -1,0 +1,152 @@
+/*
+ * listen.c -- the listening sockets, owned by the master.
+ *
+ * A reload keeps every socket whose address and port did not change, so
+ * no connection is refused while generations change hands; only added
+ * listeners are bound and removed ones closed.  Sockets passed by systemd
+ * (LISTEN_FDS) enter the same way, as if kept from a previous generation.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ekkod.h"
+#include "util.h"
+
+/* The fd in set bound to a, or -1. */
+static int
+listen_find(const struct listen_set *set, const struct net_addr *a)
+{
+	int i;
+
+	for (i = 0; set != NULL && i < set->n; i++)
+		if (net_same_addr(&set->addr[i], a))
+			return set->fd[i];
+	return -1;
+}
+
+/*
+ * Options that accepted sockets inherit from the listener on Linux, set
+ * once here instead of twice per accepted connection.
+ */
+static int
+listen_sockopts(int fd, const struct config *cf, char *err, size_t errlen,
+    const struct net_addr *a)
+{
+	char as[NET_ADDRSTRLEN];
+	int on;
+
+	on = cf->tcp.nodelay;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1)
+		goto fail;
+	on = cf->tcp.keepalive;
+	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) == -1)
+		goto fail;
+	/* listen() again is how Linux changes the backlog of a socket. */
+	if (listen(fd, cf->tcp.backlog) == -1)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "setsockopt %s: %s", net_format(
+	    (const struct sockaddr *)&a->ss, as, sizeof(as)), strerror(errno));
+	return -1;
+}
+
+/*
+ * Give every listener of cf a socket: kept from old when the address is
+ * the same, else newly bound.  On failure nothing newly bound is left
+ * open and err names the address and the reason.
+ */
+int
+listen_open(struct config *cf, const struct listen_set *old,
+    struct listen_set *set, char *err, size_t errlen)
+{
+	struct net_listen_opts o = { cf->tcp.backlog, cf->tcp.reuseport,
+	    cf->tcp.rcvbuf, cf->tcp.sndbuf };
+	struct listener_conf *l;
+	size_t i;
+	int fd;
+
+	set->n = 0;
+	for (i = 0; i < cf->nlisteners; i++) {
+		l = &cf->listeners[i];
+		if ((fd = listen_find(old, &l->addr)) == -1 &&
+		    (fd = net_listen(&l->addr, &o, err, errlen)) == -1)
+			goto fail;
+		set->addr[set->n] = l->addr;
+		set->fd[set->n++] = fd;
+		l->fd = fd;
+		if (listen_sockopts(fd, cf, err, errlen, &l->addr) == -1)
+			goto fail;
+	}
+	return 0;
+fail:
+	listen_close_unused(set, old);
+	set->n = 0;
+	return -1;
+}
+
+/* Close the sockets of from that are not in keep. */
+void
+listen_close_unused(const struct listen_set *from,
+    const struct listen_set *keep)
+{
+	int i;
+
+	for (i = 0; i < from->n; i++)
+		if (listen_find(keep, &from->addr[i]) != from->fd[i])
+			close(from->fd[i]);
+}
+
+/* Close every socket of the set. */
+void
+listen_close_all(struct listen_set *set)
+{
+	int i;
+
+	for (i = 0; i < set->n; i++)
+		close(set->fd[i]);
+	set->n = 0;
+}
+
+/*
+ * Sockets passed by systemd socket activation: LISTEN_PID names us and
+ * LISTEN_FDS counts descriptors from 3.  Each is recorded by its bound
+ * address, so listen_open() adopts it for the listener of that address.
+ */
+int
+listen_adopt_systemd(struct listen_set *set)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	long p, n, i;
+	struct net_addr a;
+
+	set->n = 0;
+	if (pid == NULL || fds == NULL ||
+	    util_parse_long(pid, 1, 1L << 22, &p) == -1 || p != getpid() ||
+	    util_parse_long(fds, 0, 64, &n) == -1)
+		return 0;
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	for (i = 0; i < n; i++) {
+		int fd = 3 + (int)i;
+
+		a.len = sizeof(a.ss);
+		if (getsockname(fd, (struct sockaddr *)&a.ss, &a.len) == -1 ||
+		    (a.ss.ss_family != AF_INET && a.ss.ss_family != AF_INET6)) {
+			log_warnx("systemd passed fd %d that is not an IP "
+			    "socket; ignored", fd);
+			continue;
+		}
+		net_set_nonblock(fd, 1);
+		set->addr[set->n] = a;
+		set->fd[set->n++] = fd;
+	}
+	return set->n;
+}

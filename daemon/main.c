@@ -1,0 +1,336 @@
+/*
+ * main.c -- ekkod's command line: validate (-t), signal a running master
+ * (-s), or start: bind, drop privileges, daemonize, supervise.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "ekkod.h"
+#include "util.h"
+
+#define RELOAD_WAIT_GRACE_MS	5000
+
+struct opts {
+	const char	*conf;
+	int		 conf_given;
+	int		 foreground;
+	int		 test;
+	const char	*signame;
+};
+
+/* Print the usage line; exit 2 (usage error) or 0 (asked for it). */
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: ekkod [-c FILE] [-f] [-t] [-s reload|stop|quit|stats] "
+	    "[-V] [-h]\n"
+	    "  -c FILE  configuration file (default %s)\n"
+	    "  -f       stay in the foreground, log to stderr too\n"
+	    "  -t       check the configuration and exit\n"
+	    "  -s SIG   signal the running master: reload, stop, quit, stats\n"
+	    "  -V       print the version\n"
+	    "  -h       this help\n", EKKOD_CONF);
+	exit(status);
+}
+
+/* Parse the command line into o. */
+static void
+main_options(int argc, char **argv, struct opts *o)
+{
+	int ch;
+
+	o->conf = EKKOD_CONF;
+	while ((ch = getopt(argc, argv, "c:fhs:tV")) != -1) {
+		switch (ch) {
+		case 'c':
+			o->conf = optarg;
+			o->conf_given = 1;
+			break;
+		case 'f':
+			o->foreground = 1;
+			break;
+		case 's':
+			o->signame = optarg;
+			if (sig_from_name(optarg) == -1) {
+				fprintf(stderr, "ekkod: -s: unknown signal "
+				    "\"%s\" (reload, stop, quit, stats)\n",
+				    optarg);
+				usage(2);
+			}
+			break;
+		case 't':
+			o->test = 1;
+			break;
+		case 'V':
+			printf("ekkod %s\n", EKKO_VERSION);
+			exit(0);
+		case 'h':
+			usage(0);
+		default:
+			usage(2);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "ekkod: unexpected argument \"%s\"\n",
+		    argv[optind]);
+		usage(2);
+	}
+}
+
+/*
+ * Load the configuration: the -c file, else the default file if there
+ * is one, else the built-in defaults.  Errors go to stderr, one per
+ * line, as FILE:LINE: message.
+ */
+static struct config *
+main_config(struct opts *o, int *defaults)
+{
+	struct config_errors errs = { 0, NULL };
+	struct config *cf;
+	int i;
+
+	*defaults = 0;
+	if (!o->conf_given && access(o->conf, F_OK) == -1 && errno == ENOENT) {
+		*defaults = 1;
+		return config_defaults();
+	}
+	if ((cf = config_load_file(o->conf, &errs)) == NULL) {
+		for (i = 0; i < errs.n; i++) {
+			fprintf(stderr, "%s\n", errs.msgs[i]);
+			if (!o->test)
+				syslog(LOG_ERR, "%s", errs.msgs[i]);
+		}
+		config_errors_free(&errs);
+	}
+	return cf;
+}
+
+/* Read the "seq N" of the reload status file; 0 if none. */
+static unsigned long long
+main_status_seq(const char *path, char *text, size_t len)
+{
+	unsigned long long seq = 0;
+	FILE *fp;
+	size_t n;
+
+	text[0] = '\0';
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(text, 1, len - 1, fp);
+	fclose(fp);
+	text[n] = '\0';
+	/* Only a complete record (ending in "end") counts. */
+	if (strstr(text, "\nend\n") == NULL ||
+	    sscanf(text, "seq %llu", &seq) != 1)
+		return 0;
+	return seq;
+}
+
+/* Print a reload outcome and turn it into an exit code. */
+static int
+main_reload_result(const char *text)
+{
+	const char *p;
+	int ok = strstr(text, "\nresult ok\n") != NULL;
+
+	for (p = text; (p = strstr(p, "\nerror ")) != NULL; p++)
+		fprintf(stderr, "%.*s\n", (int)strcspn(p + 7, "\n"), p + 7);
+	if (ok)
+		printf("ekkod: reload done: new generation serving\n");
+	else
+		fprintf(stderr, "ekkod: reload refused; the old "
+		    "configuration keeps serving\n");
+	return ok ? 0 : 1;
+}
+
+/*
+ * -s reload: send HUP, then wait (bounded) for the master to record the
+ * outcome in the status file beside the pidfile.
+ */
+static int
+main_reload_wait(const struct config *cf, pid_t pid)
+{
+	char path[CONF_STR + 16], text[8192];
+	unsigned long long seq0;
+	uint64_t deadline;
+
+	snprintf(path, sizeof(path), "%s.status", cf->pidfile);
+	seq0 = main_status_seq(path, text, sizeof(text));
+	if (kill(pid, SIGHUP) == -1) {
+		fprintf(stderr, "ekkod: kill %d: %s\n", (int)pid,
+		    strerror(errno));
+		return 1;
+	}
+	deadline = util_now_ms() + (uint64_t)cf->worker_timeout * 1000 +
+	    RELOAD_WAIT_GRACE_MS;
+	while (util_now_ms() < deadline) {
+		if (main_status_seq(path, text, sizeof(text)) > seq0)
+			return main_reload_result(text);
+		usleep(20000);
+	}
+	fprintf(stderr, "ekkod: no reload outcome from pid %d within %d s\n",
+	    (int)pid, cf->worker_timeout + RELOAD_WAIT_GRACE_MS / 1000);
+	return 1;
+}
+
+/* -s SIGNAL: find the master through the pidfile and signal it. */
+static int
+main_signal(const struct config *cf, const struct opts *o)
+{
+	int signo = sig_from_name(o->signame);
+	char err[512];
+	pid_t pid;
+
+	if (cf->pidfile[0] == '\0') {
+		fprintf(stderr, "ekkod: %s sets no pidfile: cannot find the "
+		    "running master\n", o->conf);
+		return 1;
+	}
+	if ((pid = proc_pidfile_read(cf->pidfile, err, sizeof(err))) == -1) {
+		fprintf(stderr, "ekkod: %s\n", err);
+		return 1;
+	}
+	if (signo == SIGHUP)
+		return main_reload_wait(cf, pid);
+	if (kill(pid, signo) == -1) {
+		fprintf(stderr, "ekkod: kill %d: %s\n", (int)pid,
+		    strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/* Open (and lock) the pidfile and the reload status file beside it. */
+static void
+main_pidfile(const struct config *cf, int *pidfd, int *statusfd)
+{
+	char err[512], path[CONF_STR + 16];
+
+	*pidfd = *statusfd = -1;
+	if (cf->pidfile[0] == '\0')
+		return;
+	if ((*pidfd = proc_pidfile_open(cf->pidfile, err, sizeof(err))) == -1)
+		fatalx("%s", err);
+	snprintf(path, sizeof(path), "%s.status", cf->pidfile);
+	unlink(path);
+	if ((*statusfd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) == -1)
+		fatal("open %s", path);
+}
+
+/* Bind every listener (adopting systemd's sockets); exit 1 on failure. */
+static void
+main_listen(struct config *cf, struct listen_set *ls)
+{
+	struct listen_set passed;
+	char err[512];
+
+	if (listen_adopt_systemd(&passed) > 0)
+		log_info("adopting %d socket(s) from systemd", passed.n);
+	if (listen_open(cf, &passed, ls, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	listen_close_unused(&passed, ls);
+}
+
+/* Started as root: drop to user/group, or warn that we stay root. */
+static void
+main_privileges(const struct config *cf, int pidfd, int statusfd)
+{
+	char err[512];
+
+	if (geteuid() != 0)
+		return;
+	if (cf->user[0] == '\0' && cf->group[0] == '\0') {
+		log_warnx("running as root: set user and group in the "
+		    "configuration to drop privileges");
+		return;
+	}
+	if (cf->user[0] != '\0') {
+		struct passwd *pw = getpwnam(cf->user);
+
+		/* so the master can still rewrite them after the drop */
+		if (pw != NULL && pidfd != -1)
+			(void)!fchown(pidfd, pw->pw_uid, pw->pw_gid);
+		if (pw != NULL && statusfd != -1)
+			(void)!fchown(statusfd, pw->pw_uid, pw->pw_gid);
+	}
+	if (proc_drop_privileges(cf->user, cf->group, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	log_info("running as user \"%s\" group \"%s\"", cf->user,
+	    cf->group);
+}
+
+/* Start the daemon proper. */
+static int
+main_run(struct config *cf, const struct opts *o, int defaults)
+{
+	struct listen_set ls;
+	int pidfd, statusfd, status;
+
+	log_init(cf->log_ident, cf->log_facility, cf->log_level, 1);
+	if (defaults)
+		log_info("no configuration file %s: running on built-in "
+		    "defaults", o->conf);
+	sig_block_all();
+	main_pidfile(cf, &pidfd, &statusfd);
+	main_listen(cf, &ls);
+	main_privileges(cf, pidfd, statusfd);
+	if (scoreboard_create() == -1)
+		fatal("mmap scoreboard");
+	if (!o->foreground) {
+		if (proc_daemonize() == -1)
+			fatal("daemonize");
+		log_set_foreground(0);
+		sb->master_pid = getpid();
+	}
+	if (pidfd != -1 && proc_pidfile_write(pidfd) == -1)
+		fatal("write pidfile %s", cf->pidfile);
+	sdnotify_init();
+	status = master_main(cf, &ls, pidfd, statusfd);
+	if (statusfd != -1) {
+		char path[CONF_STR + 16];
+
+		snprintf(path, sizeof(path), "%s.status", cf->pidfile);
+		unlink(path);
+		close(statusfd);
+	}
+	proc_pidfile_remove(cf->pidfile, pidfd);
+	scoreboard_destroy();
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	struct config *cf;
+	int defaults, r;
+
+	main_options(argc, argv, &o);
+	if ((cf = main_config(&o, &defaults)) == NULL)
+		return 1;
+	if (cf->path == NULL || defaults) {
+		free(cf->path);
+		cf->path = strdup(o.conf);
+	}
+	if (o.test) {
+		printf("ekkod: configuration %s is ok\n",
+		    defaults ? "(built-in defaults)" : o.conf);
+		config_free(cf);
+		return 0;
+	}
+	if (o.signame != NULL) {
+		r = main_signal(cf, &o);
+		config_free(cf);
+		return r;
+	}
+	return main_run(cf, &o, defaults);
+}

@@ -1,0 +1,540 @@
+/*
+ * master.c -- the master process: supervise workers, turn signals into
+ * actions, reload by generations.
+ *
+ * The master never serves a connection and never blocks: its loop waits
+ * on a signalfd and the workers' channels, and a short tick drives the
+ * timed parts (watchdog, back-off, reload and stop deadlines).  A reload
+ * starts a whole new generation with the new config; only when every
+ * new worker has said it is ready are the old ones told to drain
+ * (nginx's respawn-then-quit, Postfix's master_generation).
+ */
+#include <sys/signalfd.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ekkod.h"
+#include "util.h"
+
+#define TICK_MS		100
+#define HUNG_GRACE_MS	500	/* SIGABRT to SIGKILL */
+#define STOP_GRACE_MS	3000	/* fast stop: SIGKILL after this */
+#define DRAIN_GRACE_MS	5000	/* beyond shutdown_timeout */
+#define STATUS_EVERY_MS	5000
+
+static void	master_reload(struct master *);
+
+/* ---- status for ekkod -s reload and systemd ---- */
+
+/*
+ * Record a reload's outcome where "ekkod -s reload" waits for it: a
+ * file beside the pidfile, opened before privileges were dropped.
+ */
+void
+master_status_file(struct master *m, const char *result,
+    struct config_errors *errs)
+{
+	char buf[8192];
+	size_t off;
+	int i, n;
+
+	m->reload_seq++;
+	n = snprintf(buf, sizeof(buf), "seq %llu\nresult %s\n",
+	    (unsigned long long)m->reload_seq, result);
+	off = (size_t)n;
+	for (i = 0; errs != NULL && i < errs->n && off < sizeof(buf); i++) {
+		n = snprintf(buf + off, sizeof(buf) - off, "error %s\n",
+		    errs->msgs[i]);
+		off = n < 0 ? off : off + (size_t)n;
+	}
+	if (off > sizeof(buf) - 5)
+		off = sizeof(buf) - 5;
+	memcpy(buf + off, "end\n", 4);
+	off += 4;
+	if (m->statusfd == -1)
+		return;
+	if (pwrite(m->statusfd, buf, off, 0) != (ssize_t)off ||
+	    ftruncate(m->statusfd, (off_t)off) == -1)
+		log_warn("writing reload status");
+}
+
+/* The live STATUS= line for systemctl status. */
+static void
+master_sd_status(struct master *m)
+{
+	uint64_t req = 0, elapsed;
+	int i;
+
+	for (i = 0; i < SB_SLOTS; i++)
+		req += atomic_load(&sb->slot[i].requests);
+	req += atomic_load(&sb->retired.requests);
+	elapsed = m->now - m->status_ms;
+	sdnotify("STATUS=%d workers, generation %d, %llu connections, "
+	    "%llu req/s", atomic_load(&sb->workers_running), m->generation,
+	    (unsigned long long)atomic_load(&sb->conns_active),
+	    (unsigned long long)(elapsed && req >= m->status_requests ?
+	    (req - m->status_requests) * 1000 / elapsed : 0));
+	m->status_ms = m->now;
+	m->status_requests = req;
+}
+
+/* ---- generations ---- */
+
+/* Start workers of the serving generation until there are target. */
+static void
+master_fill(struct master *m)
+{
+	int i, have = 0, slot;
+
+	for (i = 0; i < SB_SLOTS; i++)
+		if ((m->w[i].pid != 0 || m->w[i].backoff) &&
+		    m->w[i].gen == m->generation && !m->w[i].draining)
+			have++;
+	for (; have < m->target; have++) {
+		if ((slot = spawn_free_slot(m)) == -1 ||
+		    spawn_worker(m, slot, m->cf, m->generation) == -1)
+			break;
+	}
+	atomic_store(&sb->workers_configured, m->target);
+}
+
+/* The reload failed: say so everywhere, change nothing. */
+static void
+master_reload_failed(struct master *m, struct config_errors *errs)
+{
+	int i;
+
+	for (i = 0; i < errs->n; i++)
+		log_warnx("reload failed: %s", errs->msgs[i]);
+	atomic_fetch_add(&sb->reloads_failed, 1);
+	util_strlcpy(sb->last_reload, errs->n > 0 ? errs->msgs[0] :
+	    "failed", sizeof(sb->last_reload));
+	master_status_file(m, "failed", errs);
+	sdnotify("READY=1\nSTATUS=reload failed: %s",
+	    errs->n > 0 ? errs->msgs[0] : "?");
+}
+
+/* Fail a reload with one message. */
+static void
+master_reload_fail_msg(struct master *m, const char *msg)
+{
+	char *one = (char *)(uintptr_t)msg;
+	struct config_errors e = { 1, &one };
+
+	master_reload_failed(m, &e);
+}
+
+/* Undo a reload whose new generation did not come up. */
+static void
+master_rollback(struct master *m, const char *why)
+{
+	int i, gen = m->generation + 1;
+	char msg[256];
+
+	for (i = 0; i < SB_SLOTS; i++)
+		if (m->w[i].pid != 0 && m->w[i].gen == gen) {
+			m->w[i].draining = 1;
+			kill(m->w[i].pid, SIGKILL);
+		}
+	listen_close_unused(&m->next_ls, &m->ls);
+	m->next_ls.n = 0;
+	config_free(m->next_cf);
+	m->next_cf = NULL;
+	snprintf(msg, sizeof(msg), "rolled back: %s", why);
+	master_reload_fail_msg(m, msg);
+}
+
+/* Every new worker is ready: the new generation takes over. */
+static void
+master_commit(struct master *m)
+{
+	struct config *old = m->cf;
+	int i, gen = m->generation + 1;
+
+	for (i = 0; i < SB_SLOTS; i++) {
+		if (m->w[i].backoff && m->w[i].gen != gen) {
+			m->w[i].backoff = 0;
+			atomic_store(&sb->slot[i].state, WS_FREE);
+		}
+		if (m->w[i].pid == 0 || m->w[i].gen == gen)
+			continue;
+		spawn_tell(m, i, 'D');
+		m->w[i].kill_ms = m->now + (uint64_t)
+		    m->next_cf->shutdown_timeout * 1000 + DRAIN_GRACE_MS;
+	}
+	listen_close_unused(&m->ls, &m->next_ls);
+	m->ls = m->next_ls;
+	m->next_ls.n = 0;
+	m->cf = m->next_cf;
+	m->next_cf = NULL;
+	m->generation = gen;
+	m->target = m->cf->workers;
+	config_free(old);
+	log_reconfigure(m->cf->log_ident, m->cf->log_facility,
+	    m->cf->log_level);
+	atomic_store(&sb->generation, gen);
+	atomic_store(&sb->workers_configured, m->target);
+	atomic_fetch_add(&sb->reloads, 1);
+	util_strlcpy(sb->last_reload, "ok", sizeof(sb->last_reload));
+	master_status_file(m, "ok", NULL);
+	log_info("reload: generation %d serving %s with %d workers", gen,
+	    m->cf->path, m->target);
+	sdnotify("READY=1");
+	master_sd_status(m);
+}
+
+/* Settings that only a restart can change. */
+static void
+master_reload_warn(struct master *m, const struct config *n)
+{
+	if (strcmp(m->cf->user, n->user) || strcmp(m->cf->group, n->group))
+		log_warnx("reload: user/group changes take effect at the "
+		    "next restart");
+	if (strcmp(m->cf->pidfile, n->pidfile))
+		log_warnx("reload: pidfile changes take effect at the next "
+		    "restart");
+}
+
+/* HUP: validate the new config on the side, then start a generation. */
+static void
+master_reload(struct master *m)
+{
+	struct config_errors errs = { 0, NULL };
+	struct config *n;
+	char err[256];
+	int i;
+
+	if (m->next_cf != NULL || m->stopping) {
+		m->reload_pending = !m->stopping;
+		return;
+	}
+	sdnotify("RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)util_now_ns() / 1000);
+	log_info("reload: reading %s", m->cf->path);
+	if ((n = config_load_file(m->cf->path, &errs)) == NULL) {
+		master_reload_failed(m, &errs);
+		config_errors_free(&errs);
+		return;
+	}
+	if (listen_open(n, &m->ls, &m->next_ls, err, sizeof(err)) == -1) {
+		config_free(n);
+		master_reload_fail_msg(m, err);
+		return;
+	}
+	master_reload_warn(m, n);
+	m->next_cf = n;
+	m->reload_deadline = m->now + (uint64_t)n->worker_timeout * 1000;
+	for (i = 0; i < n->workers; i++) {
+		int slot = spawn_free_slot(m);
+
+		if (slot == -1 || spawn_worker(m, slot, n,
+		    m->generation + 1) == -1) {
+			master_rollback(m, "cannot start new workers");
+			return;
+		}
+	}
+}
+
+/* Watch a reload in progress: commit, roll back, or keep waiting. */
+static void
+master_reload_tick(struct master *m)
+{
+	int i, gen = m->generation + 1, ready = 0, alive = 0;
+
+	if (m->next_cf == NULL) {
+		if (m->reload_pending && !m->stopping) {
+			m->reload_pending = 0;
+			master_reload(m);
+		}
+		return;
+	}
+	for (i = 0; i < SB_SLOTS; i++)
+		if (m->w[i].pid != 0 && m->w[i].gen == gen) {
+			alive++;
+			ready += m->w[i].ready;
+		}
+	if (ready == m->next_cf->workers)
+		master_commit(m);
+	else if (alive < m->next_cf->workers)
+		master_rollback(m, "a new worker exited while starting");
+	else if (m->now >= m->reload_deadline)
+		master_rollback(m, "new workers not ready within "
+		    "worker_timeout");
+}
+
+/* ---- stopping ---- */
+
+/* TERM/INT (fast) or QUIT (graceful): stop accepting, then stop. */
+static void
+master_stop(struct master *m, int how)
+{
+	int i;
+
+	if (m->stopping == 'T' || (m->stopping == how))
+		return;
+	log_info("%s stop requested", how == 'T' ? "fast" : "graceful");
+	sdnotify("STOPPING=1");
+	if (m->next_cf != NULL)
+		master_rollback(m, "stop requested");
+	m->stopping = how;
+	listen_close_all(&m->ls);
+	m->stop_deadline = m->now + (how == 'T' ? STOP_GRACE_MS :
+	    (uint64_t)m->cf->shutdown_timeout * 1000 + DRAIN_GRACE_MS);
+	for (i = 0; i < SB_SLOTS; i++) {
+		m->w[i].backoff = 0;
+		if (m->w[i].pid != 0) {
+			spawn_tell(m, i, how);
+			m->w[i].kill_ms = m->stop_deadline;
+		}
+	}
+}
+
+/* ---- the watchdog ---- */
+
+/* A worker that stopped beating: ABRT (for a core), then KILL. */
+static void
+master_watchdog(struct master *m)
+{
+	uint64_t limit = (uint64_t)m->cf->worker_timeout * 1000, hb;
+	int i;
+
+	for (i = 0; i < SB_SLOTS; i++) {
+		struct wproc *w = &m->w[i];
+
+		if (w->pid == 0)
+			continue;
+		if (w->kill_ms != 0 && m->now >= w->kill_ms) {
+			log_warnx("worker %d (slot %d) %s; sending SIGKILL",
+			    (int)w->pid, i, w->hung ? "did not exit after "
+			    "SIGABRT" : "did not finish in time");
+			kill(w->pid, SIGKILL);
+			w->kill_ms = 0;
+			continue;
+		}
+		hb = atomic_load(&sb->slot[i].heartbeat_ms);
+		if (w->hung || m->now < hb || m->now - hb <= limit)
+			continue;
+		log_warnx("worker %d (slot %d) hung: no heartbeat for %.1f s; "
+		    "sending SIGABRT", (int)w->pid, i,
+		    (double)(m->now - hb) / 1000);
+		w->hung = 1;
+		kill(w->pid, SIGABRT);
+		kill(w->pid, SIGCONT);	/* a stopped worker must see it */
+		w->kill_ms = m->now + HUNG_GRACE_MS;
+	}
+}
+
+/* ---- signals and events ---- */
+
+/* TTIN/TTOU: one worker more or fewer, never fewer than one. */
+static void
+master_resize(struct master *m, int delta)
+{
+	int i;
+
+	if (m->stopping || (delta < 0 && m->target <= 1) ||
+	    (delta > 0 && m->target >= MAX_WORKERS))
+		return;
+	m->target += delta;
+	log_info("workers: %d", m->target);
+	if (delta > 0) {
+		master_fill(m);
+		return;
+	}
+	for (i = SB_SLOTS - 1; i >= 0; i--)
+		if (m->w[i].pid != 0 && m->w[i].gen == m->generation &&
+		    !m->w[i].draining) {
+			spawn_tell(m, i, 'Q');
+			m->w[i].kill_ms = m->now + (uint64_t)
+			    m->cf->shutdown_timeout * 1000 + DRAIN_GRACE_MS;
+			break;
+		}
+	atomic_store(&sb->workers_configured, m->target);
+}
+
+/* USR1: a statistics snapshot in the log, one line per worker. */
+static void
+master_log_stats(void)
+{
+	static char text[256 * 1024];
+	char *line, *save = NULL, out[1024];
+	size_t off = 0;
+
+	scoreboard_format(text, sizeof(text));
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (off > 0 && (strncmp(line, "worker.", 7) == 0 &&
+		    strstr(line, ".pid ") != NULL))
+			off = (log_info("stats: %s", out), 0);
+		if (off + strlen(line) + 2 >= sizeof(out))
+			off = (log_info("stats: %s", out), 0);
+		off += (size_t)snprintf(out + off, sizeof(out) - off, "%s%s",
+		    off ? ", " : "", line);
+	}
+	if (off > 0)
+		log_info("stats: %s", out);
+}
+
+/* Act on every signal queued in the signalfd, in order. */
+static void
+master_signals(struct master *m)
+{
+	struct signalfd_siginfo si;
+
+	while (read(m->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		switch (sig_action_of((int)si.ssi_signo)) {
+		case SIG_ACT_RELOAD:
+			master_reload(m);
+			break;
+		case SIG_ACT_STOP:
+			master_stop(m, 'T');
+			break;
+		case SIG_ACT_QUIT:
+			master_stop(m, 'Q');
+			break;
+		case SIG_ACT_STATS:
+			master_log_stats();
+			break;
+		case SIG_ACT_MORE:
+			master_resize(m, 1);
+			break;
+		case SIG_ACT_FEWER:
+			master_resize(m, -1);
+			break;
+		case SIG_ACT_CHILD:
+			spawn_reap(m);
+			break;
+		case SIG_ACT_NONE:
+			break;
+		}
+	}
+}
+
+/* A worker wrote on its channel: 'R' means ready. */
+static void
+master_channel(struct master *m, struct wproc *w)
+{
+	char buf[16];
+	ssize_t n, i;
+
+	n = read(w->chan, buf, sizeof(buf));
+	if (n <= 0) {
+		/* gone: SIGCHLD reaps it; stop polling the dead channel */
+		ev_del(&m->ev, w->chan);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (buf[i] == 'R')
+			w->ready = 1;
+}
+
+/* Has every worker of the serving generation said it is ready? */
+static int
+master_all_ready(const struct master *m)
+{
+	int i, n = 0;
+
+	for (i = 0; i < SB_SLOTS; i++)
+		if (m->w[i].pid != 0 && m->w[i].gen == m->generation &&
+		    m->w[i].ready)
+			n++;
+	return n >= m->target;
+}
+
+/* The timed parts of supervision. */
+static void
+master_tick(struct master *m)
+{
+	uint64_t wd = sdnotify_watchdog_ms();
+
+	spawn_reap(m);
+	master_watchdog(m);
+	if (!m->stopping) {
+		spawn_backoff_tick(m);
+		master_reload_tick(m);
+		if (m->next_cf == NULL)
+			master_fill(m);
+	}
+	if (!m->ready_sent && master_all_ready(m)) {
+		m->ready_sent = 1;
+		log_info("ready: %d workers serving", m->target);
+		sdnotify("READY=1\nMAINPID=%d", (int)getpid());
+	}
+	if (m->now - m->status_ms >= STATUS_EVERY_MS)
+		master_sd_status(m);
+	if (wd && m->now - m->watchdog_ms >= wd / 2) {
+		int i, healthy = 1;
+
+		for (i = 0; i < SB_SLOTS; i++)
+			healthy &= !m->w[i].hung;
+		if (healthy)
+			sdnotify("WATCHDOG=1");
+		m->watchdog_ms = m->now;
+	}
+}
+
+/* The master's loop, until a stop has seen every worker out. */
+static void
+master_loop(struct master *m)
+{
+	int i, n;
+
+	for (;;) {
+		n = ev_wait(&m->ev, TICK_MS);
+		m->now = util_now_ms();
+		for (i = 0; i < n; i++) {
+			void *p = m->ev.events[i].data.ptr;
+
+			if (p == &m->sigfd)
+				master_signals(m);
+			else
+				master_channel(m, p);
+		}
+		master_tick(m);
+		if (m->stopping && spawn_alive(m, -1) == 0)
+			break;
+	}
+}
+
+/*
+ * Run the master: the listeners are bound and privileges dropped.  Fork
+ * the first generation, supervise, and return the exit status.
+ */
+int
+master_main(struct config *cf, struct listen_set *ls, int pidfd,
+    int statusfd)
+{
+	static struct master m;
+	int i;
+
+	m.cf = cf;
+	m.ls = *ls;
+	m.pidfd = pidfd;
+	m.statusfd = statusfd;
+	m.generation = 1;
+	m.target = cf->workers;
+	m.now = m.status_ms = m.watchdog_ms = util_now_ms();
+	for (i = 0; i < SB_SLOTS; i++)
+		m.w[i].chan = -1;
+	atomic_store(&sb->generation, 1);
+	if ((m.sigfd = sig_master_fd()) == -1)
+		fatal("signalfd");
+	if (ev_init(&m.ev, 64) == -1 ||
+	    ev_add(&m.ev, m.sigfd, EPOLLIN, &m.sigfd) == -1)
+		fatal("epoll");
+	master_fill(&m);
+	log_info("started: %d workers, generation 1, config %s",
+	    m.target, cf->path ? cf->path : "(built-in defaults)");
+	master_sd_status(&m);
+	master_loop(&m);
+	log_info("stopped");
+	listen_close_all(&m.ls);
+	ev_close(&m.ev);
+	close(m.sigfd);
+	config_free(m.cf);
+	return 0;
+}

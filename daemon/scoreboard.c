@@ -1,0 +1,287 @@
+/*
+ * scoreboard.c -- shared memory the master maps before forking: one slot
+ * per worker with its counters and heartbeat, and the global figures.
+ *
+ * Each counter has one writer (a worker its slot, the master the
+ * header), so updates are relaxed loads and stores, never locked
+ * read-modify-writes; readers (STATS, the watchdog) may see a figure a
+ * moment old, never a torn one.
+ */
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ekkod.h"
+#include "util.h"
+
+struct scoreboard *sb;
+
+static const char *const state_names[] = {
+	[WS_FREE] = "free",
+	[WS_STARTING] = "starting",
+	[WS_SERVING] = "serving",
+	[WS_DRAINING] = "draining",
+	[WS_BACKOFF] = "backoff",
+};
+
+static const char *const err_names[ERR_NKINDS] = {
+	[ERR_FRAME_TOO_LARGE] = "frame_too_large",
+	[ERR_TIMEOUT_IDLE] = "timeout_idle",
+	[ERR_TIMEOUT_FRAME] = "timeout_frame",
+	[ERR_TIMEOUT_WRITE] = "timeout_write",
+	[ERR_DENIED] = "denied",
+	[ERR_FORBIDDEN] = "forbidden",
+	[ERR_UNKNOWN_OP] = "unknown_op",
+	[ERR_EMPTY_FRAME] = "empty_frame",
+	[ERR_MAX_CONNECTIONS] = "max_connections",
+	[ERR_PER_IP] = "per_ip",
+	[ERR_ACCEPT] = "accept",
+	[ERR_RESET] = "reset",
+	[ERR_NOMEM] = "nomem",
+};
+
+#define LOAD(x)		atomic_load_explicit(&(x), memory_order_relaxed)
+
+/* Map the scoreboard, shared with every child forked after this. */
+int
+scoreboard_create(void)
+{
+	struct timespec ts;
+
+	sb = mmap(NULL, sizeof(*sb), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sb == MAP_FAILED) {
+		sb = NULL;
+		return -1;
+	}
+	memset(sb, 0, sizeof(*sb));
+	sb->master_pid = getpid();
+	clock_gettime(CLOCK_REALTIME, &ts);
+	sb->start_wall = (uint64_t)ts.tv_sec;
+	sb->start_ms = util_now_ms();
+	util_strlcpy(sb->last_reload, "none", sizeof(sb->last_reload));
+	/* A secret key, so peers cannot aim at one per-IP bucket. */
+	if (getrandom(sb->perip_key, sizeof(sb->perip_key), 0) !=
+	    sizeof(sb->perip_key))
+		sb->perip_key[0] = util_now_ns() ^ (uint64_t)getpid() << 32;
+	return 0;
+}
+
+/* Unmap (the master, on exit). */
+void
+scoreboard_destroy(void)
+{
+	if (sb != NULL)
+		munmap(sb, sizeof(*sb));
+	sb = NULL;
+}
+
+const char *
+scoreboard_state_name(int s)
+{
+	if (s < 0 || (size_t)s >= nitems(state_names))
+		return "?";
+	return state_names[s];
+}
+
+const char *
+scoreboard_err_name(int k)
+{
+	return k >= 0 && k < ERR_NKINDS ? err_names[k] : "?";
+}
+
+/* Add a to the relaxed counter *c (single writer, or master-owned). */
+static void
+sb_add(_Atomic uint64_t *c, uint64_t a)
+{
+	atomic_fetch_add_explicit(c, a, memory_order_relaxed);
+}
+
+/*
+ * A worker is gone: fold its counters into the retired totals, give
+ * back the connections it held in the global count, clear the slot.
+ */
+void
+scoreboard_retire(int slotno)
+{
+	struct sb_slot *s = &sb->slot[slotno];
+	int k;
+
+	sb_add(&sb->retired.accepted, LOAD(s->accepted));
+	sb_add(&sb->retired.requests, LOAD(s->requests));
+	sb_add(&sb->retired.bytes_in, LOAD(s->bytes_in));
+	sb_add(&sb->retired.bytes_out, LOAD(s->bytes_out));
+	for (k = 0; k < ERR_NKINDS; k++)
+		sb_add(&sb->retired.errors[k], LOAD(s->errors[k]));
+	atomic_fetch_sub_explicit(&sb->conns_active, LOAD(s->conns_active),
+	    memory_order_relaxed);
+	atomic_store(&s->accepted, 0);
+	atomic_store(&s->requests, 0);
+	atomic_store(&s->bytes_in, 0);
+	atomic_store(&s->bytes_out, 0);
+	atomic_store(&s->conns_active, 0);
+	for (k = 0; k < ERR_NKINDS; k++)
+		atomic_store(&s->errors[k], 0);
+	for (k = 0; k < SB_PERIP_BUCKETS; k++)
+		atomic_store_explicit(&s->perip[k], 0, memory_order_relaxed);
+}
+
+/* Mix 64 bits (the splitmix64 finalizer). */
+static uint64_t
+sb_mix(uint64_t h)
+{
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebULL;
+	return h ^ (h >> 31);
+}
+
+/* The per-IP bucket of a 16-byte address, under the secret key. */
+uint32_t
+scoreboard_perip_bucket(const uint8_t *addr)
+{
+	uint64_t a, b;
+
+	memcpy(&a, addr, 8);
+	memcpy(&b, addr + 8, 8);
+	return (uint32_t)(sb_mix(sb_mix(a ^ sb->perip_key[0]) ^ b ^
+	    sb->perip_key[1]) % SB_PERIP_BUCKETS);
+}
+
+/* Connections held in a bucket by every worker. */
+uint64_t
+scoreboard_perip_count(uint32_t bucket)
+{
+	uint64_t n = 0;
+	int i;
+
+	for (i = 0; i < SB_SLOTS; i++)
+		if (LOAD(sb->slot[i].state) != WS_FREE)
+			n += atomic_load_explicit(&sb->slot[i].perip[bucket],
+			    memory_order_relaxed);
+	return n;
+}
+
+/* Append a formatted line, never past the end. */
+static size_t __attribute__((format(printf, 4, 5)))
+sb_line(char *buf, size_t len, size_t off, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (off >= len)
+		return off;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + off, len - off, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return off;
+	return off + (size_t)n >= len ? len : off + (size_t)n;
+}
+
+/* "none", "exit 0", "signal 9" for a wait status. */
+static const char *
+sb_exit_text(int status, char *buf, size_t len)
+{
+	if (status == -1)
+		snprintf(buf, len, "none");
+	else if (WIFEXITED(status))
+		snprintf(buf, len, "exit %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, len, "status %d", status);
+	return buf;
+}
+
+/* The per-worker lines of STATS. */
+static size_t
+sb_format_slot(char *buf, size_t len, size_t off, int i, uint64_t now)
+{
+	struct sb_slot *s = &sb->slot[i];
+	uint64_t hb = LOAD(s->heartbeat_ms);
+	char ex[32];
+
+	off = sb_line(buf, len, off,
+	    "worker.%d.pid %d\nworker.%d.generation %d\n"
+	    "worker.%d.state %s\nworker.%d.accepted %llu\n"
+	    "worker.%d.connections_active %llu\nworker.%d.requests %llu\n"
+	    "worker.%d.bytes_in %llu\nworker.%d.bytes_out %llu\n"
+	    "worker.%d.heartbeat_age %.3f\nworker.%d.respawns %d\n"
+	    "worker.%d.last_exit %s\n",
+	    i, LOAD(s->pid), i, s->generation,
+	    i, scoreboard_state_name(LOAD(s->state)),
+	    i, (unsigned long long)LOAD(s->accepted),
+	    i, (unsigned long long)LOAD(s->conns_active),
+	    i, (unsigned long long)LOAD(s->requests),
+	    i, (unsigned long long)LOAD(s->bytes_in),
+	    i, (unsigned long long)LOAD(s->bytes_out),
+	    i, hb && now > hb ? (double)(now - hb) / 1000 : 0.0,
+	    i, s->respawns, i, sb_exit_text(s->last_exit, ex, sizeof(ex)));
+	return off;
+}
+
+/* Sum of one counter over live slots plus the retired total. */
+#define SUM(field, out) do {						\
+	int i_;								\
+	(out) = LOAD(sb->retired.field);				\
+	for (i_ = 0; i_ < SB_SLOTS; i_++)				\
+		(out) += LOAD(sb->slot[i_].field);			\
+} while (0)
+
+/* The global lines of STATS. */
+static size_t
+sb_format_global(char *buf, size_t len, size_t off, uint64_t now)
+{
+	uint64_t acc, req, bin, bout, e;
+	int k;
+
+	SUM(accepted, acc);
+	SUM(requests, req);
+	SUM(bytes_in, bin);
+	SUM(bytes_out, bout);
+	off = sb_line(buf, len, off,
+	    "uptime %llu\npid %d\ngeneration %d\nworkers_configured %d\n"
+	    "workers_running %d\nrespawns %llu\nreloads %llu\n"
+	    "reloads_failed %llu\nlast_reload %s\nconnections_active %llu\n"
+	    "connections_total %llu\nconnections_rejected %llu\n"
+	    "requests_total %llu\nbytes_in %llu\nbytes_out %llu\n",
+	    (unsigned long long)(now - sb->start_ms) / 1000,
+	    (int)sb->master_pid, LOAD(sb->generation),
+	    LOAD(sb->workers_configured), LOAD(sb->workers_running),
+	    (unsigned long long)LOAD(sb->respawns),
+	    (unsigned long long)LOAD(sb->reloads),
+	    (unsigned long long)LOAD(sb->reloads_failed), sb->last_reload,
+	    (unsigned long long)LOAD(sb->conns_active),
+	    (unsigned long long)acc,
+	    (unsigned long long)LOAD(sb->conns_rejected),
+	    (unsigned long long)req, (unsigned long long)bin,
+	    (unsigned long long)bout);
+	for (k = 0; k < ERR_NKINDS; k++) {
+		SUM(errors[k], e);
+		off = sb_line(buf, len, off, "errors_%s %llu\n", err_names[k],
+		    (unsigned long long)e);
+	}
+	return off;
+}
+
+/* The STATS text: global keys, then worker.SLOT.key for each worker. */
+size_t
+scoreboard_format(char *buf, size_t len)
+{
+	uint64_t now = util_now_ms();
+	size_t off;
+	int i;
+
+	off = sb_format_global(buf, len, 0, now);
+	for (i = 0; i < SB_SLOTS; i++)
+		if (LOAD(sb->slot[i].state) != WS_FREE)
+			off = sb_format_slot(buf, len, off, i, now);
+	return off;
+}

@@ -1,0 +1,225 @@
+/*
+ * service.c -- command mode: the ekko protocol over a connection.
+ *
+ * Replies are appended to the worker's reply buffer in request order and
+ * leave with one write per batch (conn.c).  The buffer grows to its high
+ * water mark once and is reused, so a request allocates nothing.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ekkod.h"
+#include "proto.h"
+#include "util.h"
+
+#define STATS_MAX	(256 * 1024)
+
+/* Append raw bytes to the reply; on out-of-memory the reply is cut. */
+static void
+service_put(struct worker *w, const void *p, size_t n)
+{
+	if (buf_append(&w->reply, p, n) == -1)
+		atomic_fetch_add(&w->slot->errors[ERR_NOMEM], 1);
+}
+
+/* Append a binary reply frame. */
+static void
+service_reply(struct worker *w, int op, const void *p, size_t n)
+{
+	uint8_t hdr[PROTO_HDR];
+
+	proto_put_header(hdr, op, n);
+	service_put(w, hdr, sizeof(hdr));
+	service_put(w, p, n);
+}
+
+/* Append a line in the listener's own delimiter. */
+static void
+service_line(struct worker *w, struct conn *c, const void *p, size_t n)
+{
+	service_put(w, p, n);
+	service_put(w, c->l->framer.delim, c->l->framer.delim_len);
+}
+
+/* An error: op 0xFF in binary, "ERR message" in text. */
+static void
+service_error(struct worker *w, struct conn *c, const char *msg)
+{
+	char line[160];
+	int n;
+
+	if (c->l->framer.kind == FRAMING_LENGTH) {
+		service_reply(w, PROTO_ERROR, msg, strlen(msg));
+		return;
+	}
+	n = snprintf(line, sizeof(line), "ERR %s", msg);
+	service_line(w, c, line, (size_t)n);
+}
+
+/* The INFO text: what this server is and how it is set up. */
+static size_t
+service_info_text(struct worker *w, char *buf, size_t len)
+{
+	size_t i, off;
+	int n;
+
+	n = snprintf(buf, len, "version %s\npid %d\nuptime %llu\n"
+	    "generation %d\nworkers %d\nconfig %s\nlisteners %zu\n",
+	    EKKO_VERSION, (int)sb->master_pid,
+	    (unsigned long long)(util_now_ms() - sb->start_ms) / 1000,
+	    atomic_load(&sb->generation), atomic_load(&sb->workers_configured),
+	    w->cf->path ? w->cf->path : "(built-in defaults)",
+	    w->cf->nlisteners);
+	off = n < 0 ? 0 : (size_t)n;
+	for (i = 0; i < w->cf->nlisteners && off < len; i++) {
+		const struct listener_conf *l = &w->cf->listeners[i];
+		char as[NET_ADDRSTRLEN];
+
+		n = snprintf(buf + off, len - off, "listener.%zu %s %s %s\n", i,
+		    net_format((const struct sockaddr *)&l->addr.ss, as,
+		    sizeof(as)), config_mode_name(l->mode),
+		    frame_name(l->framer.kind));
+		if (n > 0)
+			off += (size_t)n;
+	}
+	return off < len ? off : len;
+}
+
+/* STATS or INFO: "key value" lines; in text mode each line, then END. */
+static void
+service_report(struct worker *w, struct conn *c, int op)
+{
+	size_t n, at;
+	char *text, *nl;
+
+	if (buf_reserve(&w->reply, STATS_MAX + PROTO_HDR) == -1) {
+		service_error(w, c, "out of memory");
+		return;
+	}
+	text = (char *)buf_tail(&w->reply) + PROTO_HDR;
+	n = op == PROTO_STATS ? scoreboard_format(text, STATS_MAX) :
+	    service_info_text(w, text, STATS_MAX);
+	if (c->l->framer.kind == FRAMING_LENGTH) {
+		proto_put_header(buf_tail(&w->reply), op | PROTO_REPLY, n);
+		w->reply.len += PROTO_HDR + n;
+		return;
+	}
+	/* Text: move the lines down over the unused header room. */
+	memmove(buf_tail(&w->reply), text, n);
+	text = (char *)buf_tail(&w->reply);
+	if (c->l->framer.delim_len == 1 && c->l->framer.delim[0] == '\n') {
+		w->reply.len += n;
+	} else {
+		/* Re-terminate each line with the listener's delimiter. */
+		char tmp[STATS_MAX];
+
+		memcpy(tmp, text, n);
+		for (at = 0; at < n; at = (size_t)(nl - tmp) + 1) {
+			if ((nl = memchr(tmp + at, '\n', n - at)) == NULL)
+				break;
+			service_line(w, c, tmp + at, (size_t)(nl - tmp) - at);
+		}
+	}
+	service_line(w, c, "END", 3);
+}
+
+/* A request from outside admin_allow for STATS or INFO. */
+static int
+service_admin_ok(struct worker *w, struct conn *c)
+{
+	if (c->flags & CONN_ADMIN)
+		return 1;
+	atomic_store_explicit(&w->slot->errors[ERR_FORBIDDEN],
+	    atomic_load(&w->slot->errors[ERR_FORBIDDEN]) + 1,
+	    memory_order_relaxed);
+	service_error(w, c, "forbidden");
+	return 0;
+}
+
+/* Count a protocol error of kind k, and log it at a bounded rate. */
+static void
+service_bad(struct worker *w, struct conn *c, int k, const char *msg)
+{
+	atomic_store_explicit(&w->slot->errors[k],
+	    atomic_load(&w->slot->errors[k]) + 1, memory_order_relaxed);
+	log_limited(&w->log_conn, "command port %d: %s", c->l->port, msg);
+	service_error(w, c, msg);
+}
+
+/* Answer one parsed request; 0 when the connection is to close. */
+static int
+service_dispatch(struct worker *w, struct conn *c, const struct proto_req *r)
+{
+	int bin = c->l->framer.kind == FRAMING_LENGTH;
+
+	switch (r->op) {
+	case PROTO_PING:
+		if (bin)
+			service_reply(w, PROTO_PING | PROTO_REPLY, "PONG", 4);
+		else
+			service_line(w, c, "PONG", 4);
+		return 1;
+	case PROTO_ECHO:
+		if (bin)
+			service_reply(w, PROTO_ECHO | PROTO_REPLY, r->arg,
+			    r->arglen);
+		else
+			service_line(w, c, r->arg, r->arglen);
+		return 1;
+	case PROTO_STATS:
+	case PROTO_INFO:
+		if (service_admin_ok(w, c))
+			service_report(w, c, r->op);
+		return 1;
+	case PROTO_QUIT:
+		if (bin)
+			service_reply(w, PROTO_QUIT | PROTO_REPLY, "", 0);
+		else
+			service_line(w, c, "BYE", 3);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Answer one complete frame (length header or delimiter included);
+ * returns 0 when the connection is to close after the replies.
+ */
+int
+service_handle(struct worker *w, struct conn *c, const uint8_t *p,
+    size_t n)
+{
+	struct proto_req r;
+	char msg[64];
+	int st;
+
+	if (c->l->framer.kind == FRAMING_LENGTH)
+		st = proto_parse_binary(p, n, &r);
+	else
+		st = proto_parse_text(p, n - c->l->framer.delim_len, &r);
+	if (st == PROTO_EMPTY) {
+		service_bad(w, c, ERR_EMPTY_FRAME, "empty frame");
+		return 1;
+	}
+	if (st == PROTO_UNKNOWN) {
+		if (c->l->framer.kind == FRAMING_LENGTH)
+			snprintf(msg, sizeof(msg), "unknown op 0x%02x", r.op);
+		else
+			snprintf(msg, sizeof(msg), "unknown command");
+		service_bad(w, c, ERR_UNKNOWN_OP, msg);
+		return 1;
+	}
+	return service_dispatch(w, c, &r);
+}
+
+/* The reply owed for a frame over max_frame, before the close. */
+void
+service_too_large(struct worker *w, struct conn *c)
+{
+	char msg[80];
+
+	snprintf(msg, sizeof(msg), "frame too large (max_frame %ld bytes)",
+	    w->cf->limits.max_frame);
+	service_error(w, c, msg);
+}

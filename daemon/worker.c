@@ -1,0 +1,363 @@
+/*
+ * worker.c -- a worker process: accept, serve, beat, drain.
+ *
+ * Each worker runs one epoll loop over the listeners it shares with its
+ * siblings, its own connections, and its channel to the master.  The
+ * master speaks over the channel ('D' drain for a reload, 'Q' graceful
+ * stop, 'T' stop now); the channel closing means the master is gone, and
+ * the worker goes too.
+ */
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ekkod.h"
+#include "util.h"
+
+#define SCRATCH_SIZE	(256 * 1024)
+#define ACCEPT_BATCH	64
+#define FD_RESERVE	16	/* kept for logs, pidfile, stray opens */
+#define EMFILE_PAUSE_MS	100
+
+static char	 chan_tag;	/* epoll data for the channel */
+
+#define RELAXED		memory_order_relaxed
+
+/* Count one error of kind k in our slot. */
+static void
+worker_err(struct worker *w, int k)
+{
+	atomic_store_explicit(&w->slot->errors[k],
+	    atomic_load_explicit(&w->slot->errors[k], RELAXED) + 1, RELAXED);
+}
+
+/* Watch the listeners again (or for the first time). */
+static void
+worker_listen_on(struct worker *w)
+{
+	size_t i;
+
+	if (w->accepting || w->draining)
+		return;
+	for (i = 0; i < w->cf->nlisteners; i++)
+		/* EPOLLEXCLUSIVE: one sleeping worker woken per connection. */
+		if (ev_add(&w->ev, w->cf->listeners[i].fd,
+		    EPOLLIN | EPOLLEXCLUSIVE, &w->cf->listeners[i]) == -1)
+			log_warn("epoll_ctl listener port %d",
+			    w->cf->listeners[i].port);
+	w->accepting = 1;
+}
+
+/* Stop watching the listeners: the siblings take the connections. */
+static void
+worker_listen_off(struct worker *w)
+{
+	size_t i;
+
+	if (!w->accepting)
+		return;
+	for (i = 0; i < w->cf->nlisteners; i++)
+		ev_del(&w->ev, w->cf->listeners[i].fd);
+	w->accepting = 0;
+}
+
+/* Is the peer allowed in by the listener's allow/deny lists? */
+static int
+worker_allowed(const struct listener_conf *l, const uint8_t *addr)
+{
+	if (l->ndeny > 0 && cidr_match_list(l->deny, l->ndeny, addr))
+		return 0;
+	if (l->nallow > 0 && !cidr_match_list(l->allow, l->nallow, addr))
+		return 0;
+	return 1;
+}
+
+/* Refuse an accepted socket: count it, log it (bounded), close it. */
+static void
+worker_refuse(struct worker *w, int fd, int kind, const char *why,
+    const struct sockaddr *peer, const struct listener_conf *l)
+{
+	char as[NET_ADDRSTRLEN];
+
+	worker_err(w, kind);
+	atomic_fetch_add_explicit(&sb->conns_rejected, 1, RELAXED);
+	log_limited(&w->log_accept, "refused %s on port %d: %s",
+	    net_format(peer, as, sizeof(as)), l->port, why);
+	close(fd);
+}
+
+/*
+ * Admit an accepted socket past the access lists and the limits, before
+ * a byte of it is read.
+ */
+static void
+worker_admit(struct worker *w, struct listener_conf *l, int fd,
+    const struct sockaddr *peer)
+{
+	const struct limits_conf *lim = &w->cf->limits;
+	uint8_t addr[16];
+	uint32_t b = 0;
+	int perip = lim->per_ip_connections > 0;
+
+	if (cidr_addr_of(peer, addr) == -1 || !worker_allowed(l, addr)) {
+		worker_refuse(w, fd, ERR_DENIED, "denied by allow/deny", peer,
+		    l);
+		return;
+	}
+	if (atomic_fetch_add_explicit(&sb->conns_active, 1, RELAXED) >=
+	    (uint64_t)lim->max_connections) {
+		atomic_fetch_sub_explicit(&sb->conns_active, 1, RELAXED);
+		worker_refuse(w, fd, ERR_MAX_CONNECTIONS,
+		    "max_connections reached", peer, l);
+		return;
+	}
+	if (perip) {
+		b = scoreboard_perip_bucket(addr);
+		if (scoreboard_perip_count(b) >=
+		    (uint64_t)lim->per_ip_connections) {
+			atomic_fetch_sub_explicit(&sb->conns_active, 1,
+			    RELAXED);
+			worker_refuse(w, fd, ERR_PER_IP,
+			    "per_ip_connections reached", peer, l);
+			return;
+		}
+		atomic_fetch_add_explicit(&w->slot->perip[b], 1, RELAXED);
+	}
+	conn_open(w, fd, l, cidr_match_list(w->cf->admin_allow,
+	    w->cf->nadmin, addr), (uint16_t)b, perip);
+}
+
+/*
+ * Out of descriptors or memory: stop accepting for a moment instead of
+ * spinning on a listener that stays readable.  Logged once an episode.
+ */
+static void
+worker_accept_pause(struct worker *w, int err)
+{
+	worker_err(w, ERR_ACCEPT);
+	if (w->accept_paused_until == 0)
+		log_warnx("accept: %s; pausing accepts for %d ms",
+		    strerror(err), EMFILE_PAUSE_MS);
+	w->accept_paused_until = 1;
+	w->accept_resume_ms = w->now + EMFILE_PAUSE_MS;
+	worker_listen_off(w);
+}
+
+/* Accept what is waiting on l, up to a batch. */
+static void
+worker_accept(struct worker *w, struct listener_conf *l)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd, i;
+
+	for (i = 0; i < ACCEPT_BATCH && w->accepting; i++) {
+		sl = sizeof(ss);
+		fd = accept4(l->fd, (struct sockaddr *)&ss, &sl,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EAGAIN || errno == EINTR ||
+			    errno == ECONNABORTED || errno == EPROTO)
+				return;	/* EAGAIN: a sibling won */
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM)
+				worker_accept_pause(w, errno);
+			else
+				log_limited(&w->log_accept, "accept port %d: "
+				    "%s", l->port, strerror(errno));
+			return;
+		}
+		if (fd >= w->maxfd) {
+			close(fd);
+			worker_accept_pause(w, EMFILE);
+			return;
+		}
+		worker_admit(w, l, fd, (struct sockaddr *)&ss);
+		if (w->nconns >= w->conn_limit)
+			worker_listen_off(w);
+	}
+}
+
+/* Begin draining: stop accepting for good, close our listener copies. */
+static void
+worker_drain(struct worker *w, int how)
+{
+	size_t i;
+
+	if (w->draining == 0) {
+		worker_listen_off(w);
+		for (i = 0; i < w->cf->nlisteners; i++) {
+			close(w->cf->listeners[i].fd);
+			w->cf->listeners[i].fd = -1;
+		}
+		w->drain_deadline = w->now +
+		    (uint64_t)w->cf->shutdown_timeout * 1000;
+		atomic_store(&w->slot->state, WS_DRAINING);
+	}
+	w->draining = how;
+	if (how == 'Q') {
+		w->closing_idle = 1;
+		conn_drain_idle(w);
+	}
+	worker_count_closed(w);
+}
+
+/* A command from the master, or its death. */
+static void
+worker_channel(struct worker *w)
+{
+	char cmd[16];
+	ssize_t n, i;
+
+	n = read(w->chan, cmd, sizeof(cmd));
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		w->quit = 1;		/* the master is gone */
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (cmd[i] == 'T')
+			w->quit = 1;
+		else if (cmd[i] == 'D' || cmd[i] == 'Q')
+			worker_drain(w, cmd[i]);
+	}
+}
+
+/* A connection closed: a draining worker with none left is done. */
+void
+worker_count_closed(struct worker *w)
+{
+	if (w->draining && w->nconns == 0)
+		w->quit = 1;
+}
+
+/* Deadlines of the loop: accept pause, drain, timeouts. */
+static void
+worker_tick(struct worker *w)
+{
+	int fd;
+
+	conn_expire(w);
+	if (w->accept_paused_until && w->now >= w->accept_resume_ms &&
+	    w->nconns < w->conn_limit) {
+		w->accept_paused_until = 0;
+		worker_listen_on(w);
+	} else if (!w->accepting && !w->accept_paused_until &&
+	    w->nconns < w->conn_limit)
+		worker_listen_on(w);
+	if (!w->draining || w->now < w->drain_deadline)
+		return;
+	/* Time is up: idle ones go now; a graceful stop ends outright. */
+	if (!w->closing_idle) {
+		w->closing_idle = 1;
+		conn_drain_idle(w);
+	} else if (w->draining == 'Q') {
+		for (fd = 0; fd < w->maxfd; fd++)
+			conn_close(w, &w->conns[fd]);
+	}
+	worker_count_closed(w);
+}
+
+/* Dispatch one epoll event. */
+static void
+worker_event(struct worker *w, struct epoll_event *e)
+{
+	void *p = e->data.ptr;
+
+	if (p == &chan_tag)
+		worker_channel(w);
+	else if ((struct conn *)p >= w->conns &&
+	    (struct conn *)p < w->conns + w->maxfd)
+		conn_event(w, p, e->events);
+	else
+		worker_accept(w, p);
+}
+
+/* The loop: wait, beat, serve, expire. */
+static void
+worker_loop(struct worker *w)
+{
+	int i, n;
+
+	while (!w->quit) {
+		n = ev_wait(&w->ev, conn_next_timeout(w));
+		w->now = util_now_ms();
+		atomic_store_explicit(&w->slot->heartbeat_ms, w->now, RELAXED);
+		if (n == -1) {
+			log_warn("epoll_wait");
+			break;
+		}
+		for (i = 0; i < n; i++)
+			worker_event(w, &w->ev.events[i]);
+		worker_tick(w);
+	}
+}
+
+/* Set up the worker's state; exits on failure (the master respawns). */
+static void
+worker_init(struct worker *w, struct config *cf, int slotno, int chan)
+{
+	struct rlimit rl;
+
+	memset(w, 0, sizeof(*w));
+	w->cf = cf;
+	w->slotno = slotno;
+	w->slot = &sb->slot[slotno];
+	w->chan = chan;
+	w->now = util_now_ms();
+	atomic_store(&w->slot->pid, getpid());
+	atomic_store(&w->slot->heartbeat_ms, w->now);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur > 1 << 24)
+		rl.rlim_cur = 1024;
+	w->maxfd = (int)rl.rlim_cur;
+	w->conn_limit = w->maxfd - FD_RESERVE;
+	w->conns = calloc((size_t)w->maxfd, sizeof(*w->conns));
+	w->scratch = malloc(SCRATCH_SIZE);
+	w->scratch_size = SCRATCH_SIZE;
+	if (w->conns == NULL || w->scratch == NULL || ev_init(&w->ev, 512))
+		fatal("worker %d: cannot allocate", slotno);
+	net_set_nonblock(chan, 1);
+	if (ev_add(&w->ev, chan, EPOLLIN, &chan_tag) == -1)
+		fatal("worker %d: epoll_ctl channel", slotno);
+}
+
+/* Close everything and free what we hold, for a clean exit. */
+static void
+worker_exit(struct worker *w)
+{
+	size_t i;
+	int fd;
+
+	for (fd = 0; fd < w->maxfd; fd++)
+		conn_close(w, &w->conns[fd]);
+	for (i = 0; i < w->cf->nlisteners; i++)
+		if (w->cf->listeners[i].fd != -1)
+			close(w->cf->listeners[i].fd);
+	conn_release_buffers(w);
+	free(w->conns);
+	ev_close(&w->ev);
+	close(w->chan);
+	config_free(w->cf);
+}
+
+/* A worker's life, from fork to exit. */
+void
+worker_main(struct config *cf, int slotno, int chan)
+{
+	struct worker w;
+
+	sig_worker_setup();
+	worker_init(&w, cf, slotno, chan);
+	worker_listen_on(&w);
+	atomic_store(&w.slot->state, WS_SERVING);
+	/* Tell the master we are ready: a reload waits for this. */
+	if (write(chan, "R", 1) != 1)
+		w.quit = 1;
+	worker_loop(&w);
+	worker_exit(&w);
+	_exit(0);
+}
