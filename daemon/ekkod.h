@@ -316,6 +316,15 @@ void	 spawn_tell(struct master *, int, char);
 
 struct conn;
 
+/* A socket a worker accepts on: shared, or its own with reuseport. */
+struct wlisten {
+	struct listener_conf	*l;
+	int			 fd;
+	int			 own;
+};
+
+#define WORKER_MAX_LISTEN	128
+
 struct worker {
 	struct config		*cf;
 	struct sb_slot		*slot;
@@ -327,6 +336,8 @@ struct worker {
 	uint64_t		 now;
 	int			 nconns;
 	int			 conn_limit;	/* per-process fd budget */
+	struct wlisten		 lst[WORKER_MAX_LISTEN];
+	int			 nlst;
 	int			 accepting;
 	int			 accept_paused_until;
 	uint64_t		 accept_resume_ms;

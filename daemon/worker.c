@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,20 +35,50 @@ worker_err(struct worker *w, int k)
 	    atomic_load_explicit(&w->slot->errors[k], RELAXED) + 1, RELAXED);
 }
 
+/*
+ * The sockets to accept on: every shared listener and, with
+ * tcp.reuseport, a socket of our own per listener, so that the kernel
+ * hashes connections across workers' queues instead of one shared
+ * queue.  The shared one stays watched too: it is in the reuseport group
+ * and gets its share.
+ */
+static void
+worker_listen_setup(struct worker *w)
+{
+	struct net_listen_opts o = { w->cf->tcp.backlog, 1, w->cf->tcp.rcvbuf,
+	    w->cf->tcp.sndbuf };
+	struct listener_conf *l;
+	char err[256];
+	size_t i;
+	int fd;
+
+	for (i = 0; i < w->cf->nlisteners; i++) {
+		l = &w->cf->listeners[i];
+		w->lst[w->nlst++] = (struct wlisten){ l, l->fd, 0 };
+		if (!w->cf->tcp.reuseport)
+			continue;
+		if ((fd = net_listen(&l->addr, &o, err, sizeof(err))) == -1)
+			log_warnx("reuseport: %s; sharing the master's socket",
+			    err);
+		else
+			w->lst[w->nlst++] = (struct wlisten){ l, fd, 1 };
+	}
+}
+
 /* Watch the listeners again (or for the first time). */
 static void
 worker_listen_on(struct worker *w)
 {
-	size_t i;
+	int i;
 
 	if (w->accepting || w->draining)
 		return;
-	for (i = 0; i < w->cf->nlisteners; i++)
+	for (i = 0; i < w->nlst; i++)
 		/* EPOLLEXCLUSIVE: one sleeping worker woken per connection. */
-		if (ev_add(&w->ev, w->cf->listeners[i].fd,
-		    EPOLLIN | EPOLLEXCLUSIVE, &w->cf->listeners[i]) == -1)
+		if (ev_add(&w->ev, w->lst[i].fd, EPOLLIN | EPOLLEXCLUSIVE,
+		    &w->lst[i]) == -1)
 			log_warn("epoll_ctl listener port %d",
-			    w->cf->listeners[i].port);
+			    w->lst[i].l->port);
 	w->accepting = 1;
 }
 
@@ -55,12 +86,12 @@ worker_listen_on(struct worker *w)
 static void
 worker_listen_off(struct worker *w)
 {
-	size_t i;
+	int i;
 
 	if (!w->accepting)
 		return;
-	for (i = 0; i < w->cf->nlisteners; i++)
-		ev_del(&w->ev, w->cf->listeners[i].fd);
+	for (i = 0; i < w->nlst; i++)
+		ev_del(&w->ev, w->lst[i].fd);
 	w->accepting = 0;
 }
 
@@ -146,17 +177,18 @@ worker_accept_pause(struct worker *w, int err)
 	worker_listen_off(w);
 }
 
-/* Accept what is waiting on l, up to a batch. */
+/* Accept what is waiting on a listener, up to max. */
 static void
-worker_accept(struct worker *w, struct listener_conf *l)
+worker_accept(struct worker *w, struct wlisten *wl, int max)
 {
+	struct listener_conf *l = wl->l;
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	int fd, i;
 
-	for (i = 0; i < ACCEPT_BATCH && w->accepting; i++) {
+	for (i = 0; i < max && (w->accepting || max > ACCEPT_BATCH); i++) {
 		sl = sizeof(ss);
-		fd = accept4(l->fd, (struct sockaddr *)&ss, &sl,
+		fd = accept4(wl->fd, (struct sockaddr *)&ss, &sl,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
 			if (errno == EAGAIN || errno == EINTR ||
@@ -181,18 +213,24 @@ worker_accept(struct worker *w, struct listener_conf *l)
 	}
 }
 
-/* Begin draining: stop accepting for good, close our listener copies. */
+/*
+ * Begin draining: stop accepting for good and close our listener
+ * copies.  A socket of our own (reuseport) is emptied first: what sits
+ * in its queue was meant for us and would be reset by the close.
+ */
 static void
 worker_drain(struct worker *w, int how)
 {
-	size_t i;
+	int i;
 
 	if (w->draining == 0) {
 		worker_listen_off(w);
-		for (i = 0; i < w->cf->nlisteners; i++) {
-			close(w->cf->listeners[i].fd);
-			w->cf->listeners[i].fd = -1;
+		for (i = 0; i < w->nlst; i++) {
+			if (w->lst[i].own)
+				worker_accept(w, &w->lst[i], INT_MAX);
+			close(w->lst[i].fd);
 		}
+		w->nlst = 0;
 		w->drain_deadline = w->now +
 		    (uint64_t)w->cf->shutdown_timeout * 1000;
 		atomic_store(&w->slot->state, WS_DRAINING);
@@ -274,7 +312,7 @@ worker_event(struct worker *w, struct epoll_event *e)
 	    (struct conn *)p < w->conns + w->maxfd)
 		conn_event(w, p, e->events);
 	else
-		worker_accept(w, p);
+		worker_accept(w, p, ACCEPT_BATCH);
 }
 
 /* The loop: wait, beat, serve, expire. */
@@ -329,14 +367,12 @@ worker_init(struct worker *w, struct config *cf, int slotno, int chan)
 static void
 worker_exit(struct worker *w)
 {
-	size_t i;
-	int fd;
+	int fd, i;
 
 	for (fd = 0; fd < w->maxfd; fd++)
 		conn_close(w, &w->conns[fd]);
-	for (i = 0; i < w->cf->nlisteners; i++)
-		if (w->cf->listeners[i].fd != -1)
-			close(w->cf->listeners[i].fd);
+	for (i = 0; i < w->nlst; i++)
+		close(w->lst[i].fd);
 	conn_release_buffers(w);
 	free(w->conns);
 	ev_close(&w->ev);
@@ -352,6 +388,7 @@ worker_main(struct config *cf, int slotno, int chan)
 
 	sig_worker_setup();
 	worker_init(&w, cf, slotno, chan);
+	worker_listen_setup(&w);
 	worker_listen_on(&w);
 	atomic_store(&w.slot->state, WS_SERVING);
 	/* Tell the master we are ready: a reload waits for this. */
