@@ -126,8 +126,9 @@ proc_pidfile_remove(const char *path, int fd)
 {
 	if (fd == -1)
 		return;
-	if (unlink(path) == -1 && errno != ENOENT)
-		ftruncate(fd, 0);
+	/* If we may not unlink it, at least leave no pid in it. */
+	if (unlink(path) == -1 && errno != ENOENT && ftruncate(fd, 0) == -1)
+		log_debug("pidfile %s: %s", path, strerror(errno));
 	close(fd);
 }
 

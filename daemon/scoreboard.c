@@ -52,6 +52,7 @@ int
 scoreboard_create(void)
 {
 	struct timespec ts;
+	int i;
 
 	sb = mmap(NULL, sizeof(*sb), PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -65,6 +66,8 @@ scoreboard_create(void)
 	sb->start_wall = (uint64_t)ts.tv_sec;
 	sb->start_ms = util_now_ms();
 	util_strlcpy(sb->last_reload, "none", sizeof(sb->last_reload));
+	for (i = 0; i < SB_SLOTS; i++)
+		sb->slot[i].last_exit = -1;
 	/* A secret key, so peers cannot aim at one per-IP bucket. */
 	if (getrandom(sb->perip_key, sizeof(sb->perip_key), 0) !=
 	    sizeof(sb->perip_key))

@@ -106,10 +106,16 @@ spawn_worker(struct master *m, int slot, struct config *cf, int gen)
 		log_warn("socketpair for worker slot %d", slot);
 		return -1;
 	}
+	/* Before the fork: the child may report "serving" at once. */
+	s->generation = gen;
+	s->started_ms = m->now;
+	atomic_store(&s->heartbeat_ms, m->now);
+	atomic_store(&s->state, WS_STARTING);
 	if ((pid = fork()) == -1) {
 		log_warn("fork worker slot %d", slot);
 		close(sv[0]);
 		close(sv[1]);
+		atomic_store(&s->state, WS_FREE);
 		return -1;
 	}
 	if (pid == 0) {
@@ -120,11 +126,7 @@ spawn_worker(struct master *m, int slot, struct config *cf, int gen)
 	close(sv[1]);
 	*w = (struct wproc){ .pid = pid, .gen = gen, .chan = sv[0],
 	    .started_ms = m->now };
-	s->generation = gen;
-	s->started_ms = m->now;
-	atomic_store(&s->heartbeat_ms, m->now);
 	atomic_store(&s->pid, pid);
-	atomic_store(&s->state, WS_STARTING);
 	if (ev_add(&m->ev, sv[0], EPOLLIN, w) == -1)
 		log_warn("epoll_ctl worker channel");
 	atomic_store(&sb->workers_running, spawn_alive(m, -1));

@@ -4,7 +4,7 @@
 set -e
 build="gcc make pkg-config libconfig-dev"
 test="$build bats socat netcat-openbsd python3 jq procps clang valgrind
- libclang-rt-14-dev systemd iproute2 util-linux"
+ libclang-rt-14-dev systemd iproute2 util-linux mandoc"
 bench="$build redis-server memcached strace valgrind util-linux"
 package="$build debhelper devscripts lintian fakeroot dpkg-dev"
 case "$1" in
