@@ -369,22 +369,26 @@ conn_frames(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
 		if (r == FRAME_NEED)
 			break;
 		if (r == FRAME_TOO_LARGE) {
+			conn_count(&w->slot->requests, nreq);
 			if (c->l->mode == MODE_ECHO)
 				conn_send(w, c, p, off);
 			conn_too_large(w, c);
-			conn_count(&w->slot->requests, nreq);
 			if (c->l->mode == MODE_COMMAND)
 				goto flush;
 			return n;
 		}
-		if (c->l->mode == MODE_COMMAND &&
-		    service_handle(w, c, p + off, len) == 0)
-			c->flags |= CONN_CLOSING;
 		off += len;
-		nreq++;
+		if (c->l->mode == MODE_ECHO) {
+			nreq++;
+			continue;
+		}
+		/* Counted before it is answered: STATS must see itself. */
+		conn_count(&w->slot->requests, 1);
+		if (service_handle(w, c, p + off - len, len) == 0)
+			c->flags |= CONN_CLOSING;
 	}
-	conn_count(&w->slot->requests, nreq);
 	if (c->l->mode == MODE_ECHO) {
+		conn_count(&w->slot->requests, nreq);
 		conn_send(w, c, p, off);
 		return off;
 	}
