@@ -49,7 +49,7 @@ buf_append(struct buf *b, const void *p, size_t n)
 		return 0;	/* memcpy(NULL, p, 0) is undefined */
 	if (buf_reserve(b, n) == -1)
 		return -1;
-	memcpy(buf_tail(b), p, n);
+	memcpy(b->data + b->off + b->len, p, n);
 	b->len += n;
 	return 0;
 }

@@ -1,0 +1,86 @@
+/*
+ * fuzz_config.c -- the daemon's config loader on arbitrary text: it
+ * never crashes or leaks, a refusal always says why, and an accepted
+ * config never hands the framers parameters they cannot make progress
+ * with.
+ *
+ * The loader's API comes from daemon/config.h, or from the header named
+ * by FUZZ_CONFIG_HEADER (mk/fuzz.mk finds the one that declares
+ * config_load_string).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef FUZZ_CONFIG_HEADER
+#include FUZZ_CONFIG_HEADER
+#else
+#include "config.h"
+#endif
+
+#define CHECK(c) do {							\
+	if (!(c)) {							\
+		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,	\
+		    __LINE__, #c);					\
+		abort();						\
+	}								\
+} while (0)
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+#ifdef EKKOD_H
+/* Framers that frame_next can always make progress with. */
+static void
+check_config(const struct config *cf)
+{
+	size_t i;
+
+	CHECK(cf->workers >= 1 || cf->workers_auto);
+	CHECK(cf->limits.max_frame >= 1);
+	for (i = 0; i < cf->nlisteners; i++) {
+		const struct framer *f = &cf->listeners[i].framer;
+
+		CHECK(f->max_frame == (size_t)cf->limits.max_frame);
+		if (f->kind == FRAMING_LINE)
+			CHECK(f->delim_len >= 1 &&
+			    f->delim_len <= FRAME_DELIM_MAX);
+		if (f->kind == FRAMING_FIXED)
+			CHECK(f->frame_size >= 1 &&
+			    f->frame_size <= f->max_frame);
+		CHECK(cf->listeners[i].port >= 1 &&
+		    cf->listeners[i].port <= 65535);
+	}
+}
+#endif
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct config_errors errs;
+	struct config *cf;
+	char *text;
+	int i;
+
+	/* @include would read files named by the input: not ours to test */
+	if (size > 0 && memmem(data, size, "@include", 8) != NULL)
+		return 0;
+	if ((text = malloc(size + 1)) == NULL)
+		return 0;
+	memcpy(text, data, size);
+	text[size] = '\0';
+	memset(&errs, 0, sizeof(errs));
+	cf = config_load_string(text, "fuzz.conf", &errs);
+	if (cf == NULL)
+		CHECK(errs.n >= 1);
+	for (i = 0; i < errs.n; i++)
+		CHECK(errs.msgs[i] != NULL && errs.msgs[i][0] != '\0');
+#ifdef EKKOD_H
+	if (cf != NULL)
+		check_config(cf);
+#endif
+	config_free(cf);
+	config_errors_free(&errs);
+	free(text);
+	return 0;
+}
