@@ -31,7 +31,7 @@ CPPFLAGS	+= -D_GNU_SOURCE -DEKKO_VERSION='"$(VERSION)"' \
 		   -DEKKO_SYSCONFDIR='"$(SYSCONFDIR)"' -Icommon
 LIBCONFIG_CFLAGS = $(shell pkg-config --cflags libconfig 2>/dev/null)
 LIBCONFIG_LIBS	 = $(shell pkg-config --libs libconfig 2>/dev/null || echo -lconfig)
-LDLIBS		+= -lm
+LDLIBS		+= -lm -lpthread
 
 COMMON_SRC	:= $(sort $(wildcard common/*.c))
 DAEMON_SRC	:= $(sort $(wildcard daemon/*.c))

@@ -467,11 +467,13 @@ config_listener_key(struct cfgctx *x, config_setting_t *s,
 	const char *name = config_setting_name(s);
 	long v;
 
-	if (strcmp(name, "address") == 0)
+	if (strcmp(name, "address") == 0) {
 		config_address(x, s, l);
-	else if (strcmp(name, "port") == 0) {
+		*seen |= 4;
+	} else if (strcmp(name, "port") == 0) {
 		if (config_int(x, s, "port", 1, 65535, &v) == 0)
 			l->port = (int)v;
+		*seen |= 8;
 	} else if (strcmp(name, "mode") == 0)
 		config_mode(x, s, l);
 	else if (strcmp(name, "framing") == 0)
@@ -496,9 +498,10 @@ static void
 config_listener_check(struct cfgctx *x, config_setting_t *g,
     struct listener_conf *l, int seen)
 {
-	if (l->address[0] == '\0')
+	/* A key given with a bad value was reported already. */
+	if (!(seen & 4))
 		config_error(x, g, "listener: address is required");
-	if (l->port == 0)
+	if (!(seen & 8))
 		config_error(x, g, "listener: port is required");
 	if (l->mode == MODE_COMMAND && l->framer.kind != FRAMING_LENGTH &&
 	    l->framer.kind != FRAMING_LINE)
@@ -532,6 +535,7 @@ config_listener(struct cfgctx *x, config_setting_t *g,
 	l->framer.kind = FRAMING_RAW;
 	l->framer.delim[0] = '\n';
 	l->framer.delim_len = 1;
+	l->line = config_setting_source_line(g);
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
 		config_error(x, g, "listeners: each listener is a group "
 		    "{ address = ...; port = ...; }");
@@ -683,8 +687,11 @@ config_defaults(void)
 	cidr_parse("127.0.0.0/8", &cf->admin_allow[0], NULL, 0);
 	cidr_parse("::1/128", &cf->admin_allow[1], NULL, 0);
 	cf->nadmin = 2;
-	for (i = 0; i < nitems(default_listeners); i++)
+	for (i = 0; i < nitems(default_listeners); i++) {
 		config_default_listener(&cf->listeners[i], (int)i);
+		cf->listeners[i].framer.max_frame =
+		    (size_t)cf->limits.max_frame;
+	}
 	cf->nlisteners = nitems(default_listeners);
 	return cf;
 }
@@ -720,10 +727,13 @@ config_finish(struct cfgctx *x, config_setting_t *root)
 		f->max_frame = (size_t)cf->limits.max_frame;
 		if (f->kind == FRAMING_FIXED &&
 		    f->frame_size > (size_t)cf->limits.max_frame)
-			config_error(x, root, "listener %s:%d: frame_size %zu "
-			    "exceeds limits.max_frame %ld",
-			    cf->listeners[i].address, cf->listeners[i].port,
-			    f->frame_size, cf->limits.max_frame);
+			config_errors_add(x->errs, "%s:%d: listener %s:%d: "
+			    "frame_size %zu exceeds limits.max_frame %ld",
+			    config_setting_source_file(root) ?
+			    config_setting_source_file(root) : x->name,
+			    cf->listeners[i].line, cf->listeners[i].address,
+			    cf->listeners[i].port, f->frame_size,
+			    cf->limits.max_frame);
 	}
 }
 

@@ -241,14 +241,14 @@ conn_is_idle(const struct conn *c)
 /* Start serving an accepted socket. */
 void
 conn_open(struct worker *w, int fd, struct listener_conf *l, int admin,
-    uint16_t bucket, int perip)
+    const uint8_t *peer, int perip)
 {
 	struct conn *c = &w->conns[fd];
 
 	memset(c, 0, sizeof(*c));
 	c->fd = fd;
 	c->l = l;
-	c->perip = bucket;
+	memcpy(c->peer, peer, sizeof(c->peer));
 	c->flags = CONN_OPEN | CONN_READING;
 	if (admin)
 		c->flags |= CONN_ADMIN;
@@ -280,8 +280,7 @@ conn_close(struct worker *w, struct conn *c)
 	conn_buf_release(w, &c->in);
 	conn_buf_release(w, &c->out);
 	if (c->flags & CONN_PERIP)
-		atomic_fetch_sub_explicit(&w->slot->perip[c->perip], 1,
-		    RELAXED);
+		perip_release(c->peer, w->slotno);
 	atomic_fetch_sub_explicit(&sb->conns_active, 1, RELAXED);
 	atomic_store_explicit(&w->slot->conns_active,
 	    atomic_load_explicit(&w->slot->conns_active, RELAXED) - 1,

@@ -39,6 +39,7 @@ struct listener_conf {
 	struct cidr		*deny;
 	size_t			 ndeny;
 	int			 fd;		/* filled by listen.c */
+	int			 line;		/* in the config, for errors */
 };
 
 struct limits_conf {
@@ -141,6 +142,7 @@ void		 sig_worker_setup(void);
 /* ---- proc.c ---- */
 
 int	 proc_daemonize(void);
+void	 proc_ready(int *);
 int	 proc_pidfile_open(const char *, char *, size_t);
 int	 proc_pidfile_write(int);
 pid_t	 proc_pidfile_read(const char *, char *, size_t);
@@ -190,8 +192,6 @@ enum err_kind {
 	ERR_NKINDS
 };
 
-#define SB_PERIP_BUCKETS 4096
-
 /*
  * One slot per worker.  The master writes the first cache lines, the
  * worker alone writes its counters, each on lines of their own, so the
@@ -211,7 +211,6 @@ struct sb_slot {
 	_Atomic uint64_t	 bytes_in;
 	_Atomic uint64_t	 bytes_out;
 	_Atomic uint64_t	 errors[ERR_NKINDS];
-	_Alignas(128) _Atomic uint16_t perip[SB_PERIP_BUCKETS];
 };
 
 struct sb_totals {
@@ -242,14 +241,20 @@ struct scoreboard {
 
 extern struct scoreboard *sb;
 
-int		 scoreboard_create(void);
+int		 scoreboard_create(long);
 void		 scoreboard_destroy(void);
 void		 scoreboard_retire(int);
 const char	*scoreboard_state_name(int);
 const char	*scoreboard_err_name(int);
 size_t		 scoreboard_format(char *, size_t);
-uint32_t	 scoreboard_perip_bucket(const uint8_t *);
-uint64_t	 scoreboard_perip_count(uint32_t);
+
+/* ---- perip.c ---- */
+
+int	 perip_create(long, const uint64_t *);
+void	 perip_destroy(void);
+int	 perip_acquire(const uint8_t *, int, long);
+void	 perip_release(const uint8_t *, int);
+void	 perip_forget_slot(int);
 
 /* ---- sdnotify.c ---- */
 
@@ -297,9 +302,10 @@ struct master {
 	uint64_t		 status_requests;
 	uint64_t		 watchdog_ms;
 	int			 ready_sent;	/* READY=1 told to systemd */
+	int			 ready_fd;	/* the daemonizing parent */
 };
 
-int	 master_main(struct config *, struct listen_set *, int, int);
+int	 master_main(struct config *, struct listen_set *, int, int, int);
 void	 master_status_file(struct master *, const char *,
 	    struct config_errors *);
 
@@ -339,6 +345,7 @@ struct worker {
 	struct wlisten		 lst[WORKER_MAX_LISTEN];
 	int			 nlst;
 	int			 accepting;
+	int			 at_limit;	/* fd budget reached */
 	int			 accept_paused_until;
 	uint64_t		 accept_resume_ms;
 	int			 draining;	/* 0, 'D' or 'Q' */
@@ -370,8 +377,8 @@ enum timer_kind {
 struct conn {
 	int			 fd;
 	uint16_t		 flags;
-	uint16_t		 perip;
 	struct listener_conf	*l;
+	uint8_t			 peer[16];	/* for per-IP accounting */
 	struct buf		 in;
 	struct buf		 out;
 	size_t			 scanned;
@@ -392,7 +399,7 @@ struct conn {
 #define CONN_DEAD	0x0800	/* socket failed: close, send nothing */
 
 void	 conn_open(struct worker *, int, struct listener_conf *, int,
-	    uint16_t, int);
+	    const uint8_t *, int);
 void	 conn_close(struct worker *, struct conn *);
 void	 conn_event(struct worker *, struct conn *, uint32_t);
 void	 conn_expire(struct worker *);

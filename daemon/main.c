@@ -273,7 +273,7 @@ static int
 main_run(struct config *cf, const struct opts *o, int defaults)
 {
 	struct listen_set ls;
-	int pidfd, statusfd, status;
+	int pidfd, statusfd, status, ready_fd = -1;
 
 	log_init(cf->log_ident, cf->log_facility, cf->log_level, 1);
 	if (defaults)
@@ -283,10 +283,10 @@ main_run(struct config *cf, const struct opts *o, int defaults)
 	main_pidfile(cf, &pidfd, &statusfd);
 	main_listen(cf, &ls);
 	main_privileges(cf, pidfd, statusfd);
-	if (scoreboard_create() == -1)
+	if (scoreboard_create(cf->limits.max_connections) == -1)
 		fatal("mmap scoreboard");
 	if (!o->foreground) {
-		if (proc_daemonize() == -1)
+		if ((ready_fd = proc_daemonize()) == -1)
 			fatal("daemonize");
 		log_set_foreground(0);
 		sb->master_pid = getpid();
@@ -294,7 +294,7 @@ main_run(struct config *cf, const struct opts *o, int defaults)
 	if (pidfd != -1 && proc_pidfile_write(pidfd) == -1)
 		fatal("write pidfile %s", cf->pidfile);
 	sdnotify_init();
-	status = master_main(cf, &ls, pidfd, statusfd);
+	status = master_main(cf, &ls, pidfd, statusfd, ready_fd);
 	if (statusfd != -1) {
 		char path[CONF_STR + 16];
 

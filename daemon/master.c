@@ -463,6 +463,7 @@ master_tick(struct master *m)
 		m->ready_sent = 1;
 		log_info("ready: %d workers serving", m->target);
 		sdnotify("READY=1\nMAINPID=%d", (int)getpid());
+		proc_ready(&m->ready_fd);
 	}
 	if (m->now - m->status_ms >= STATUS_EVERY_MS)
 		master_sd_status(m);
@@ -506,7 +507,7 @@ master_loop(struct master *m)
  */
 int
 master_main(struct config *cf, struct listen_set *ls, int pidfd,
-    int statusfd)
+    int statusfd, int ready_fd)
 {
 	static struct master m;
 	int i;
@@ -515,6 +516,7 @@ master_main(struct config *cf, struct listen_set *ls, int pidfd,
 	m.ls = *ls;
 	m.pidfd = pidfd;
 	m.statusfd = statusfd;
+	m.ready_fd = ready_fd;
 	m.generation = 1;
 	m.target = cf->workers;
 	m.now = m.status_ms = m.watchdog_ms = util_now_ms();

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <sched.h>
 #include <stdio.h>
@@ -16,24 +17,35 @@
 #include "ekkod.h"
 #include "util.h"
 
+#define PROC_READY_WAIT_MS	60000
+
 /*
- * Detach from the terminal: fork (the parent exits so the shell gets
- * its prompt back), setsid, chdir /, stdio to /dev/null.  The child
- * keeps every descriptor, the locked pidfile and the listeners included.
+ * Detach from the terminal: fork, setsid, chdir /, stdio to /dev/null.
+ * The parent stays until the child says it serves (a byte on the pipe
+ * returned to the child, see proc_ready), so "ekkod && ekkod -s stop"
+ * never races the pidfile and a start-up failure is the caller's exit
+ * status: 0 once serving, 1 if the child died first.
  */
 int
 proc_daemonize(void)
 {
+	struct pollfd pfd;
+	int fd, p[2];
+	char c;
 	pid_t pid;
-	int fd;
 
-	if ((pid = fork()) == -1)
+	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1)
 		return -1;
-	if (pid != 0)
-		_exit(0);
-	if (setsid() == -1)
-		return -1;
-	if (chdir("/") == -1)
+	if (pid != 0) {
+		close(p[1]);
+		pfd = (struct pollfd){ .fd = p[0], .events = POLLIN };
+		if (poll(&pfd, 1, PROC_READY_WAIT_MS) == 1 &&
+		    read(p[0], &c, 1) == 1)
+			_exit(0);
+		_exit(1);
+	}
+	close(p[0]);
+	if (setsid() == -1 || chdir("/") == -1)
 		return -1;
 	if ((fd = open("/dev/null", O_RDWR)) == -1)
 		return -1;
@@ -42,7 +54,20 @@ proc_daemonize(void)
 	dup2(fd, STDERR_FILENO);
 	if (fd > STDERR_FILENO)
 		close(fd);
-	return 0;
+	return p[1];
+}
+
+/* Tell the waiting parent that we serve; the pipe is closed after. */
+void
+proc_ready(int *fd)
+{
+	if (*fd == -1)
+		return;
+	if (write(*fd, "R", 1) != 1)
+		log_debug("telling the parent we are ready: %s",
+		    strerror(errno));
+	close(*fd);
+	*fd = -1;
 }
 
 /*

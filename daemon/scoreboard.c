@@ -49,7 +49,7 @@ static const char *const err_names[ERR_NKINDS] = {
 
 /* Map the scoreboard, shared with every child forked after this. */
 int
-scoreboard_create(void)
+scoreboard_create(long max_connections)
 {
 	struct timespec ts;
 	int i;
@@ -60,7 +60,7 @@ scoreboard_create(void)
 		sb = NULL;
 		return -1;
 	}
-	memset(sb, 0, sizeof(*sb));
+	/* fresh anonymous memory is zero: no memset, no pages touched */
 	sb->master_pid = getpid();
 	clock_gettime(CLOCK_REALTIME, &ts);
 	sb->start_wall = (uint64_t)ts.tv_sec;
@@ -72,7 +72,7 @@ scoreboard_create(void)
 	if (getrandom(sb->perip_key, sizeof(sb->perip_key), 0) !=
 	    sizeof(sb->perip_key))
 		sb->perip_key[0] = util_now_ns() ^ (uint64_t)getpid() << 32;
-	return 0;
+	return perip_create(max_connections, sb->perip_key);
 }
 
 /* Unmap (the master, on exit). */
@@ -82,6 +82,7 @@ scoreboard_destroy(void)
 	if (sb != NULL)
 		munmap(sb, sizeof(*sb));
 	sb = NULL;
+	perip_destroy();
 }
 
 const char *
@@ -130,45 +131,7 @@ scoreboard_retire(int slotno)
 	atomic_store(&s->conns_active, 0);
 	for (k = 0; k < ERR_NKINDS; k++)
 		atomic_store(&s->errors[k], 0);
-	for (k = 0; k < SB_PERIP_BUCKETS; k++)
-		atomic_store_explicit(&s->perip[k], 0, memory_order_relaxed);
-}
-
-/* Mix 64 bits (the splitmix64 finalizer). */
-static uint64_t
-sb_mix(uint64_t h)
-{
-	h ^= h >> 30;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	h ^= h >> 27;
-	h *= 0x94d049bb133111ebULL;
-	return h ^ (h >> 31);
-}
-
-/* The per-IP bucket of a 16-byte address, under the secret key. */
-uint32_t
-scoreboard_perip_bucket(const uint8_t *addr)
-{
-	uint64_t a, b;
-
-	memcpy(&a, addr, 8);
-	memcpy(&b, addr + 8, 8);
-	return (uint32_t)(sb_mix(sb_mix(a ^ sb->perip_key[0]) ^ b ^
-	    sb->perip_key[1]) % SB_PERIP_BUCKETS);
-}
-
-/* Connections held in a bucket by every worker. */
-uint64_t
-scoreboard_perip_count(uint32_t bucket)
-{
-	uint64_t n = 0;
-	int i;
-
-	for (i = 0; i < SB_SLOTS; i++)
-		if (LOAD(sb->slot[i].state) != WS_FREE)
-			n += atomic_load_explicit(&sb->slot[i].perip[bucket],
-			    memory_order_relaxed);
-	return n;
+	perip_forget_slot(slotno);
 }
 
 /* Append a formatted line, never past the end. */

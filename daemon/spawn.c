@@ -87,6 +87,8 @@ spawn_child_close(struct master *m, struct config *cf)
 		close(m->pidfd);
 	if (m->statusfd != -1)
 		close(m->statusfd);
+	if (m->ready_fd != -1)
+		close(m->ready_fd);
 }
 
 /*

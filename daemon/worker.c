@@ -130,8 +130,7 @@ worker_admit(struct worker *w, struct listener_conf *l, int fd,
 {
 	const struct limits_conf *lim = &w->cf->limits;
 	uint8_t addr[16];
-	uint32_t b = 0;
-	int perip = lim->per_ip_connections > 0;
+	int perip = lim->per_ip_connections > 0, r;
 
 	if (cidr_addr_of(peer, addr) == -1 || !worker_allowed(l, addr)) {
 		worker_refuse(w, fd, ERR_DENIED, "denied by allow/deny", peer,
@@ -145,20 +144,15 @@ worker_admit(struct worker *w, struct listener_conf *l, int fd,
 		    "max_connections reached", peer, l);
 		return;
 	}
-	if (perip) {
-		b = scoreboard_perip_bucket(addr);
-		if (scoreboard_perip_count(b) >=
-		    (uint64_t)lim->per_ip_connections) {
-			atomic_fetch_sub_explicit(&sb->conns_active, 1,
-			    RELAXED);
-			worker_refuse(w, fd, ERR_PER_IP,
-			    "per_ip_connections reached", peer, l);
-			return;
-		}
-		atomic_fetch_add_explicit(&w->slot->perip[b], 1, RELAXED);
+	if (perip && (r = perip_acquire(addr, w->slotno,
+	    lim->per_ip_connections)) != 0) {
+		atomic_fetch_sub_explicit(&sb->conns_active, 1, RELAXED);
+		worker_refuse(w, fd, ERR_PER_IP, r == -1 ?
+		    "per_ip_connections reached" : "per-IP table full", peer, l);
+		return;
 	}
 	conn_open(w, fd, l, cidr_match_list(w->cf->admin_allow,
-	    w->cf->nadmin, addr), (uint16_t)b, perip);
+	    w->cf->nadmin, addr), addr, perip);
 }
 
 /*
@@ -174,6 +168,22 @@ worker_accept_pause(struct worker *w, int err)
 		    strerror(err), EMFILE_PAUSE_MS);
 	w->accept_paused_until = 1;
 	w->accept_resume_ms = w->now + EMFILE_PAUSE_MS;
+	worker_listen_off(w);
+}
+
+/*
+ * This worker holds as many connections as its descriptor budget
+ * allows: stop watching the listeners so that the siblings take the new
+ * ones, and say so once an episode.
+ */
+static void
+worker_at_limit(struct worker *w)
+{
+	if (!w->at_limit)
+		log_warnx("accept: worker at its descriptor limit (%d "
+		    "connections, RLIMIT_NOFILE %d); pausing accepts until "
+		    "some close", w->nconns, w->maxfd);
+	w->at_limit = 1;
 	worker_listen_off(w);
 }
 
@@ -209,7 +219,7 @@ worker_accept(struct worker *w, struct wlisten *wl, int max)
 		}
 		worker_admit(w, l, fd, (struct sockaddr *)&ss);
 		if (w->nconns >= w->conn_limit)
-			worker_listen_off(w);
+			worker_at_limit(w);
 	}
 }
 
@@ -285,8 +295,13 @@ worker_tick(struct worker *w)
 		w->accept_paused_until = 0;
 		worker_listen_on(w);
 	} else if (!w->accepting && !w->accept_paused_until &&
-	    w->nconns < w->conn_limit)
+	    w->nconns < w->conn_limit) {
+		if (w->at_limit)
+			log_info("accept: below the descriptor limit again; "
+			    "accepting");
+		w->at_limit = 0;
 		worker_listen_on(w);
+	}
 	if (!w->draining || w->now < w->drain_deadline)
 		return;
 	/* Time is up: idle ones go now; a graceful stop ends outright. */
@@ -315,6 +330,21 @@ worker_event(struct worker *w, struct epoll_event *e)
 		worker_accept(w, p, ACCEPT_BATCH);
 }
 
+/* How long the loop may sleep: until a timer or the accept pause. */
+static int
+worker_timeout_ms(struct worker *w)
+{
+	int t = conn_next_timeout(w);
+
+	if (w->accept_paused_until) {
+		if (w->accept_resume_ms <= w->now)
+			return 0;
+		if (w->accept_resume_ms - w->now < (uint64_t)t)
+			t = (int)(w->accept_resume_ms - w->now);
+	}
+	return t;
+}
+
 /* The loop: wait, beat, serve, expire. */
 static void
 worker_loop(struct worker *w)
@@ -322,7 +352,7 @@ worker_loop(struct worker *w)
 	int i, n;
 
 	while (!w->quit) {
-		n = ev_wait(&w->ev, conn_next_timeout(w));
+		n = ev_wait(&w->ev, worker_timeout_ms(w));
 		w->now = util_now_ms();
 		atomic_store_explicit(&w->slot->heartbeat_ms, w->now, RELAXED);
 		if (n == -1) {
