@@ -268,18 +268,37 @@ main_privileges(const struct config *cf, int pidfd, int statusfd)
 	    cf->group);
 }
 
-/* Start the daemon proper. */
+/* Remove the status file and the pidfile on the way out. */
+static void
+main_cleanup(const char *pidfile, int pidfd, int statusfd)
+{
+	char path[CONF_STR + 16];
+
+	if (statusfd != -1) {
+		snprintf(path, sizeof(path), "%s.status", pidfile);
+		unlink(path);
+		close(statusfd);
+	}
+	proc_pidfile_remove(pidfile, pidfd);
+}
+
+/*
+ * Start the daemon proper.  cf belongs to the master from here on: a
+ * reload replaces and frees it, so what is needed after is copied first.
+ */
 static int
 main_run(struct config *cf, const struct opts *o, int defaults)
 {
 	struct listen_set ls;
 	int pidfd, statusfd, status, ready_fd = -1;
+	char pidfile[CONF_STR];
 
 	log_init(cf->log_ident, cf->log_facility, cf->log_level, 1);
 	if (defaults)
 		log_info("no configuration file %s: running on built-in "
 		    "defaults", o->conf);
 	sig_block_all();
+	util_strlcpy(pidfile, cf->pidfile, sizeof(pidfile));
 	main_pidfile(cf, &pidfd, &statusfd);
 	main_listen(cf, &ls);
 	main_privileges(cf, pidfd, statusfd);
@@ -292,17 +311,10 @@ main_run(struct config *cf, const struct opts *o, int defaults)
 		sb->master_pid = getpid();
 	}
 	if (pidfd != -1 && proc_pidfile_write(pidfd) == -1)
-		fatal("write pidfile %s", cf->pidfile);
+		fatal("write pidfile %s", pidfile);
 	sdnotify_init();
 	status = master_main(cf, &ls, pidfd, statusfd, ready_fd);
-	if (statusfd != -1) {
-		char path[CONF_STR + 16];
-
-		snprintf(path, sizeof(path), "%s.status", cf->pidfile);
-		unlink(path);
-		close(statusfd);
-	}
-	proc_pidfile_remove(cf->pidfile, pidfd);
+	main_cleanup(pidfile, pidfd, statusfd);
 	scoreboard_destroy();
 	return status;
 }
