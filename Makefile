@@ -44,7 +44,7 @@ UNIT_BIN	:= $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 # the daemon's objects that unit tests link against (all but main)
 DAEMON_LIB_OBJ	:= $(filter-out $(BUILD)/obj/daemon/main.o,$(DAEMON_OBJ))
 
-.PHONY: all run check unit install deps deps-test clean sanitize
+.PHONY: all run check unit install deps deps-test clean sanitize valgrind
 all: $(BUILD)/ekkod $(BUILD)/ekko
 
 $(BUILD)/obj/%.o: %.c
@@ -87,6 +87,10 @@ sanitize: deps-test
 	    LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan.supp \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    EKKO_SANITIZE=1 sh tests/run.sh build-san
+
+# A short session under valgrind: every mode, a reload; no errors, no leaks.
+valgrind: deps-test all
+	@sh tests/valgrind.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
