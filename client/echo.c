@@ -123,23 +123,7 @@ echo_take(struct echo *e)
 static int
 echo_read_stdin(struct echo *e)
 {
-	ssize_t n;
-
-	if (buf_reserve(&e->lines, ECHO_READ) == -1) {
-		ekko_warn(NULL, "%s", strerror(errno));
-		return -1;
-	}
-	n = read(STDIN_FILENO, buf_tail(&e->lines), ECHO_READ);
-	if (n == -1 && (errno == EINTR || errno == EAGAIN))
-		return 0;
-	if (n == -1) {
-		ekko_warn(NULL, "stdin: %s", strerror(errno));
-		return -1;
-	}
-	if (n == 0)
-		e->eof = 1;
-	e->lines.len += (size_t)n;
-	return 0;
+	return session_read_stdin(&e->lines, ECHO_READ, &e->eof);
 }
 
 /* Write what the socket takes of the queued requests. */

@@ -213,6 +213,7 @@ int		 session_server_error(const struct target *,
 int		 session_call(struct session *, int, const void *, size_t,
 		    struct reply *);
 void		 session_close(struct session *);
+int		 session_read_stdin(struct buf *, size_t, int *);
 
 /* ping.c */
 int		 ping_main(struct target *, int, char **);

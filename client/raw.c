@@ -35,23 +35,7 @@ static int	 raw_loop(struct raw *);
 static int
 raw_stdin(struct raw *r)
 {
-	ssize_t n;
-
-	if (buf_reserve(&r->out, RAW_CHUNK) == -1) {
-		ekko_warn(NULL, "%s", strerror(errno));
-		return -1;
-	}
-	n = read(STDIN_FILENO, buf_tail(&r->out), RAW_CHUNK);
-	if (n == -1 && (errno == EINTR || errno == EAGAIN))
-		return 0;
-	if (n == -1) {
-		ekko_warn(NULL, "stdin: %s", strerror(errno));
-		return -1;
-	}
-	if (n == 0)
-		r->eof = 1;
-	r->out.len += (size_t)n;
-	return 0;
+	return session_read_stdin(&r->out, RAW_CHUNK, &r->eof);
 }
 
 /* Send what the socket takes; once stdin is all sent, shut down. */

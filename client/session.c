@@ -239,3 +239,29 @@ session_close(struct session *s)
 	s->fd = -1;
 	buf_free(&s->in);
 }
+
+/*
+ * Append up to chunk bytes of stdin to b; *eof is set at its end.  For
+ * the commands that stream stdin (echo, raw).  -1 after a reported error.
+ */
+int
+session_read_stdin(struct buf *b, size_t chunk, int *eof)
+{
+	ssize_t n;
+
+	if (buf_reserve(b, chunk) == -1) {
+		ekko_warn(NULL, "%s", strerror(errno));
+		return -1;
+	}
+	n = read(STDIN_FILENO, buf_tail(b), chunk);
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n == -1) {
+		ekko_warn(NULL, "stdin: %s", strerror(errno));
+		return -1;
+	}
+	if (n == 0)
+		*eof = 1;
+	b->len += (size_t)n;
+	return 0;
+}
