@@ -24,6 +24,8 @@
 
 #define POOL_BLOCK	16384
 #define POOL_MAX	1024
+#define BIG_READ	(128 * 1024)	/* read size for large frames */
+#define BUF_KEEP_MS	1000	/* an emptied large buffer is kept so long */
 #define RELAXED		memory_order_relaxed
 
 /* Bump a worker-owned counter: a plain load and store, no lock prefix. */
@@ -122,8 +124,10 @@ conn_timeout_ms(struct worker *w, int k)
 		return (uint64_t)lim->idle_timeout * 1000;
 	case TIMER_FRAME:
 		return (uint64_t)lim->frame_timeout * 1000;
-	default:
+	case TIMER_WRITE:
 		return (uint64_t)lim->write_timeout * 1000;
+	default:
+		return BUF_KEEP_MS;
 	}
 }
 
@@ -173,7 +177,7 @@ conn_next_timeout(struct worker *w)
 	uint64_t best = 1000, t, due;
 	int k;
 
-	for (k = 0; k < 3; k++) {
+	for (k = 0; k < NTIMERS; k++) {
 		if (w->timers[k] == NULL)
 			continue;
 		due = w->timers[k]->since[k] + conn_timeout_ms(w, k);
@@ -201,6 +205,13 @@ conn_expire(struct worker *w)
 			conn_count(&w->slot->errors[errs[k]], 1);
 			conn_close(w, c);
 		}
+	}
+	/* Large input buffers left empty: back to the allocator. */
+	while ((c = w->timers[TIMER_BUF]) != NULL &&
+	    w->now - c->since[TIMER_BUF] >= BUF_KEEP_MS) {
+		timer_del(w, c, TIMER_BUF);
+		if (c->in.len == 0)
+			conn_buf_release(w, &c->in);
 	}
 }
 
@@ -274,7 +285,7 @@ conn_close(struct worker *w, struct conn *c)
 
 	if (!(c->flags & CONN_OPEN))
 		return;
-	for (k = 0; k < 3; k++)
+	for (k = 0; k < NTIMERS; k++)
 		timer_del(w, c, k);
 	close(c->fd);
 	conn_buf_release(w, &c->in);
@@ -407,8 +418,34 @@ conn_input_buffered(struct worker *w, struct conn *c)
 		return;
 	used = conn_frames(w, c, buf_head(&c->in), c->in.len);
 	buf_consume(&c->in, used);
-	if (c->in.len == 0)
+	if (c->in.len > 0)
+		timer_del(w, c, TIMER_BUF);
+	else if (c->in.cap <= POOL_BLOCK)
 		conn_buf_release(w, &c->in);
+	else
+		/* Large frames come in runs: keep it, for a second. */
+		timer_touch(w, c, TIMER_BUF);
+}
+
+/*
+ * Room wanted after the bytes held in c->in: the rest of the current
+ * frame when its size is known, and for large frames a generous read
+ * beyond it, so that big messages cost few reads and no re-growing.
+ */
+static size_t
+conn_want(const struct conn *c)
+{
+	const struct framer *f = &c->l->framer;
+	size_t need = 0, have = c->in.len;
+
+	if (f->kind == FRAMING_LENGTH && have >= FRAME_LENGTH_HDR)
+		need = FRAME_LENGTH_HDR + frame_get_u32(buf_head(&c->in));
+	else if (f->kind == FRAMING_FIXED)
+		need = f->frame_size;
+	need = need > have ? need - have : 0;
+	if (need > POOL_BLOCK / 2)
+		return need + BIG_READ;
+	return POOL_BLOCK / 2;
 }
 
 /* Keep what the scratch buffer held beyond the complete frames. */
@@ -423,6 +460,12 @@ conn_keep_rest(struct worker *w, struct conn *c, const uint8_t *p,
 	}
 	memcpy(buf_tail(&c->in), p, n);
 	c->in.len += n;
+	/* A large frame: grow now, while little is held, not later. */
+	if (conn_want(c) > POOL_BLOCK &&
+	    conn_buf_reserve(w, &c->in, conn_want(c)) == -1) {
+		conn_count(&w->slot->errors[ERR_NOMEM], 1);
+		c->flags |= CONN_DEAD;
+	}
 }
 
 /*
@@ -440,23 +483,6 @@ conn_after_input(struct worker *w, struct conn *c, int completed)
 		timer_touch(w, c, TIMER_FRAME);
 }
 
-/* How much to read into c->in: a whole length frame if one is due. */
-static size_t
-conn_want(const struct conn *c)
-{
-	const struct framer *f = &c->l->framer;
-	size_t need = POOL_BLOCK / 2;
-
-	if (f->kind == FRAMING_LENGTH && c->in.len >= FRAME_LENGTH_HDR) {
-		need = FRAME_LENGTH_HDR + frame_get_u32(buf_head(&c->in));
-		need = need > c->in.len ? need - c->in.len : 0;
-		if (need < POOL_BLOCK / 2)
-			need = POOL_BLOCK / 2;
-	} else if (f->kind == FRAMING_FIXED && f->frame_size > c->in.len)
-		need = f->frame_size - c->in.len;
-	return need;
-}
-
 /* The peer half-closed: no partial message will ever complete. */
 static void
 conn_eof(struct worker *w, struct conn *c)
@@ -470,9 +496,10 @@ static void
 conn_readable(struct worker *w, struct conn *c)
 {
 	size_t used, before = c->in.len;
+	int scratch = c->in.data == NULL;
 	ssize_t n;
 
-	if (before == 0)
+	if (scratch)
 		n = read(c->fd, w->scratch, w->scratch_size);
 	else {
 		if (conn_buf_reserve(w, &c->in, conn_want(c)) == -1) {
@@ -493,15 +520,14 @@ conn_readable(struct worker *w, struct conn *c)
 	}
 	conn_count(&w->slot->bytes_in, (uint64_t)n);
 	timer_touch(w, c, TIMER_IDLE);
-	if (before == 0) {
+	if (scratch) {
 		used = conn_frames(w, c, w->scratch, (size_t)n);
 		if (used < (size_t)n)
 			conn_keep_rest(w, c, w->scratch + used, (size_t)n - used);
 	} else {
 		c->in.len += (size_t)n;
-		used = c->in.len;
 		conn_input_buffered(w, c);
-		used -= c->in.len;
+		used = before + (size_t)n - c->in.len;
 	}
 	conn_after_input(w, c, used > 0);
 }

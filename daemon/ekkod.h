@@ -320,6 +320,14 @@ void	 spawn_tell(struct master *, int, char);
 
 /* ---- worker.c ---- */
 
+enum timer_kind {
+	TIMER_IDLE,
+	TIMER_FRAME,
+	TIMER_WRITE,
+	TIMER_BUF,		/* an emptied large input buffer */
+	NTIMERS
+};
+
 struct conn;
 
 /* A socket a worker accepts on: shared, or its own with reuseport. */
@@ -355,8 +363,8 @@ struct worker {
 	uint8_t			*scratch;
 	size_t			 scratch_size;
 	struct buf		 reply;
-	struct conn		*timers[3];	/* list heads */
-	struct conn		*timer_tails[3];
+	struct conn		*timers[NTIMERS];	/* list heads */
+	struct conn		*timer_tails[NTIMERS];
 	void			*pool;		/* free buffers */
 	int			 npool;
 	struct log_limit	 log_conn;
@@ -368,12 +376,6 @@ void	 worker_count_closed(struct worker *);
 
 /* ---- conn.c ---- */
 
-enum timer_kind {
-	TIMER_IDLE,
-	TIMER_FRAME,
-	TIMER_WRITE
-};
-
 struct conn {
 	int			 fd;
 	uint16_t		 flags;
@@ -382,9 +384,9 @@ struct conn {
 	struct buf		 in;
 	struct buf		 out;
 	size_t			 scanned;
-	uint64_t		 since[3];
-	struct conn		*prev[3];
-	struct conn		*next[3];
+	uint64_t		 since[NTIMERS];
+	struct conn		*prev[NTIMERS];
+	struct conn		*next[NTIMERS];
 };
 
 #define CONN_OPEN	0x0001
@@ -395,8 +397,8 @@ struct conn {
 #define CONN_ADMIN	0x0020	/* peer in admin_allow */
 #define CONN_PAUSED	0x0040	/* input held back by backpressure */
 #define CONN_PERIP	0x0080	/* counted in the per-IP table */
-#define CONN_INTIMER(k)	(0x0100 << (k))	/* 0x100, 0x200, 0x400 */
-#define CONN_DEAD	0x0800	/* socket failed: close, send nothing */
+#define CONN_INTIMER(k)	(0x0100 << (k))	/* 0x100 .. 0x800 */
+#define CONN_DEAD	0x1000	/* socket failed: close, send nothing */
 
 void	 conn_open(struct worker *, int, struct listener_conf *, int,
 	    const uint8_t *, int);
