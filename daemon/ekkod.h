@@ -354,6 +354,7 @@ struct worker {
 	int			 nlst;
 	int			 accepting;
 	int			 at_limit;	/* fd budget reached */
+	int			 accepts_since_arm;
 	int			 accept_paused_until;
 	uint64_t		 accept_resume_ms;
 	int			 draining;	/* 0, 'D' or 'Q' */

@@ -20,6 +20,7 @@
 
 #define SCRATCH_SIZE	(256 * 1024)
 #define ACCEPT_BATCH	64
+#define ACCEPT_REARM	8	/* accepts before going to the back */
 #define FD_RESERVE	16	/* kept for logs, pidfile, stray opens */
 #define EMFILE_PAUSE_MS	100
 
@@ -187,6 +188,21 @@ worker_at_limit(struct worker *w)
 	worker_listen_off(w);
 }
 
+/*
+ * With EPOLLEXCLUSIVE the worker whose epoll is first on the listener's
+ * wait queue is handed every connection it is awake for, so one busy
+ * worker can take far more than its share.  Going to the back of the
+ * queue every few accepts (remove and add again, as nginx does) passes
+ * the lead around.
+ */
+static void
+worker_rearm(struct worker *w)
+{
+	w->accepts_since_arm = 0;
+	worker_listen_off(w);
+	worker_listen_on(w);
+}
+
 /* Accept what is waiting on a listener, up to max. */
 static void
 worker_accept(struct worker *w, struct wlisten *wl, int max)
@@ -220,6 +236,9 @@ worker_accept(struct worker *w, struct wlisten *wl, int max)
 		worker_admit(w, l, fd, (struct sockaddr *)&ss);
 		if (w->nconns >= w->conn_limit)
 			worker_at_limit(w);
+		else if (++w->accepts_since_arm >= ACCEPT_REARM &&
+		    w->cf->workers > 1)
+			worker_rearm(w);
 	}
 }
 
