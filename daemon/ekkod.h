@@ -374,6 +374,7 @@ struct worker {
 	int			 accepting;
 	int			 at_limit;	/* fd budget reached */
 	int			 accepts_since_arm;
+	uint32_t		 listen_events;
 	int			 accept_paused_until;
 	uint64_t		 accept_resume_ms;
 	int			 draining;	/* 0, 'D' or 'Q' */
