@@ -365,7 +365,8 @@ conn_too_large(struct worker *w, struct conn *c)
  * command mode gathers the replies and sends them with one write.
  */
 static size_t
-conn_frames(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
+conn_frames(struct worker *w, struct conn *c, const uint8_t *p, size_t n,
+    int *more)
 {
 	const struct framer *f = &c->l->framer;
 	size_t off = 0, len;
@@ -373,8 +374,10 @@ conn_frames(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
 	int r;
 
 	while (off < n && !(c->flags & CONN_CLOSING)) {
-		if (conn_output_full(w, c) && nreq > 0)
+		if (conn_output_full(w, c) && off > 0) {
+			*more = 1;	/* frames left for when output drains */
 			break;
+		}
 		r = frame_next(f, p + off, n - off, &c->scanned, &len);
 		if (r == FRAME_NEED)
 			break;
@@ -408,6 +411,28 @@ flush:
 	return c->flags & CONN_CLOSING ? n : off;
 }
 
+/*
+ * Answer the frames of p[0..n) for as long as the output keeps
+ * draining into the socket.  Frames left because output is over
+ * max_output wait, with reading paused, for the socket to take it: the
+ * writable event resumes them (conn_writable).
+ */
+static size_t
+conn_process(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
+{
+	size_t off = 0;
+	int more;
+
+	do {
+		more = 0;
+		off += conn_frames(w, c, p + off, n - off, &more);
+	} while (more && off < n && !conn_output_full(w, c) &&
+	    !(c->flags & (CONN_CLOSING | CONN_DEAD)));
+	if (more && off < n)
+		c->flags |= CONN_PAUSED;
+	return off;
+}
+
 /* Frames still held in c->in (after a pause or a partial read). */
 static void
 conn_input_buffered(struct worker *w, struct conn *c)
@@ -416,7 +441,7 @@ conn_input_buffered(struct worker *w, struct conn *c)
 
 	if (c->in.len == 0)
 		return;
-	used = conn_frames(w, c, buf_head(&c->in), c->in.len);
+	used = conn_process(w, c, buf_head(&c->in), c->in.len);
 	buf_consume(&c->in, used);
 	if (c->in.len > 0)
 		timer_del(w, c, TIMER_BUF);
@@ -521,7 +546,7 @@ conn_readable(struct worker *w, struct conn *c)
 	conn_count(&w->slot->bytes_in, (uint64_t)n);
 	timer_touch(w, c, TIMER_IDLE);
 	if (scratch) {
-		used = conn_frames(w, c, w->scratch, (size_t)n);
+		used = conn_process(w, c, w->scratch, (size_t)n);
 		if (used < (size_t)n)
 			conn_keep_rest(w, c, w->scratch + used, (size_t)n - used);
 	} else {

@@ -336,3 +336,52 @@ EOF
 	run tcp_roundtrip 127.0.0.1 "$E" <<< "after the chaos"
 	[ "$output" = "after the chaos" ]
 }
+
+@test "max_output bounds replies too: 50000 pipelined STATS, never read, then all read in order" {
+	P=$(free_port)
+	write_conf <<EOF
+workers = 1;
+limits = { max_output = 1048576; };
+listeners = ( { address = "127.0.0.1"; port = $P; mode = "command"; framing = "length"; } );
+EOF
+	start_ekkod
+	W=$(workers)
+	# 50000 STATS requests (250 kB) in one write: unbounded, their
+	# replies would take some 70 MB; bounded, the worker stops reading.
+	run timeout 60 python3 - "$P" "$W" <<'PY'
+import socket, struct, sys, time
+port, wpid = int(sys.argv[1]), sys.argv[2]
+def rss():
+    for l in open("/proc/%s/status" % wpid):
+        if l.startswith("VmRSS:"):
+            return int(l.split()[1])
+base = rss()
+s = socket.create_connection(("127.0.0.1", port), timeout=30)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+n = 50000
+s.sendall(struct.pack(">IB", 1, 3) * n)
+time.sleep(1.5)
+grown = rss() - base
+print("worker VmRSS grew by %d kB while the replies were not read" % grown)
+if grown > 8 * 1024:
+    sys.exit("FAIL: worker memory not bounded by max_output")
+got, buf = 0, b""
+while got < n:
+    b = s.recv(1 << 20)
+    if not b:
+        sys.exit("FAIL: closed after %d replies" % got)
+    buf += b
+    while len(buf) >= 5:
+        ln, op = struct.unpack(">IB", buf[:5])
+        if len(buf) < 4 + ln:
+            break
+        if op != 0x83:
+            sys.exit("FAIL: reply %d has op 0x%02x" % (got, op))
+        buf = buf[4 + ln:]
+        got += 1
+print("replies", got)
+PY
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"replies 50000"* ]]
+}
