@@ -56,7 +56,9 @@ spawn_tell(struct master *m, int slot, char cmd)
 
 	if (w->pid == 0 || w->chan == -1)
 		return;
-	if (write(w->chan, &cmd, 1) != 1)
+	/* EPIPE: it is already gone (a TERM to the whole process group);
+	 * SIGCHLD will tell. */
+	if (write(w->chan, &cmd, 1) != 1 && errno != EPIPE)
 		log_warn("worker %d (slot %d): channel", (int)w->pid, slot);
 	if (cmd == 'D' || cmd == 'Q')
 		w->draining = 1;
