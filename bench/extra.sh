@@ -14,22 +14,11 @@
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD:-$top/build}
-case $build in /*) ;; *) build=$top/$build ;; esac
 xsecs=${BENCH_EXTRA_SECONDS:-2}
 scpu=${BENCH_SERVER_CPU:-1}
 ccpu=${BENCH_CLIENT_CPU:-0}
-ekkod=${EKKOD:-$build/ekkod}
-out=$build/bench
-lg=$out/loadgen
-tmp=$(mktemp -d /tmp/ekko-bench.XXXXXX)
-pids=()
-used_ports=" "
-
 . "$top/bench/lib.sh"
-
-trap 'stop_all; rm -rf "$tmp"' EXIT
-trap 'exit 130' INT TERM
+bench_init
 
 build_tools || exit 1
 have_ekkod=0

@@ -1,5 +1,21 @@
 # lib.sh -- helpers shared by bench/run.sh, bench/extra.sh, bench/scale.sh.
-# Sourced by bash; expects top, build, out, tmp, pids, used_ports set.
+# Sourced by bash with top set; bench_init sets the rest.
+
+# The common state of a bench script: where things are built, a scratch
+# directory, and the traps that stop every process it started by PID.
+bench_init()
+{
+	build=${BUILD:-$top/build}
+	case $build in /*) ;; *) build=$top/$build ;; esac
+	ekkod=${EKKOD:-$build/ekkod}
+	out=$build/bench
+	lg=$out/loadgen
+	tmp=$(mktemp -d /tmp/ekko-bench.XXXXXX)
+	pids=()
+	used_ports=" "
+	trap 'stop_all; rm -rf "$tmp"' EXIT
+	trap 'exit 130' INT TERM
+}
 
 # Build the limit reference, the load generator and the malloc counter.
 build_tools()

@@ -11,25 +11,14 @@
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD:-$top/build}
-case $build in /*) ;; *) build=$top/$build ;; esac
 secs=${BENCH_SECONDS:-5}
 runs=${BENCH_RUNS:-3}
 scpu=${BENCH_SERVER_CPU:-1}
 ccpu=${BENCH_CLIENT_CPU:-0}
-ekkod=${EKKOD:-$build/ekkod}
 # refecho reads as much per event as ekkod does (256 KiB); see README
 refbuf=${BENCH_REFECHO_BUF:-262144}
-out=$build/bench
-lg=$out/loadgen
-tmp=$(mktemp -d /tmp/ekko-bench.XXXXXX)
-pids=()
-used_ports=" "
-
 . "$top/bench/lib.sh"
-
-trap 'stop_all; rm -rf "$tmp"' EXIT
-trap 'exit 130' INT TERM
+bench_init
 
 mkdir -p "$out"
 build_tools || exit 1

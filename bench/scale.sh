@@ -11,23 +11,12 @@
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD:-$top/build}
-case $build in /*) ;; *) build=$top/$build ;; esac
 conns=${SCALE_CONNS:-100000}
 procs=${SCALE_PROCS:-6}
 hold=${SCALE_HOLD:-30}
 nworkers=${SCALE_WORKERS:-8}
-ekkod=${EKKOD:-$build/ekkod}
-out=$build/bench
-lg=$out/loadgen
-tmp=$(mktemp -d /tmp/ekko-bench.XXXXXX)
-pids=()
-used_ports=" "
-
 . "$top/bench/lib.sh"
-
-trap 'stop_all; rm -rf "$tmp"' EXIT
-trap 'exit 130' INT TERM
+bench_init
 
 if [ ! -x "$ekkod" ]; then
 	echo "bench-scale: $ekkod not built" >&2

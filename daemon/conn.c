@@ -28,14 +28,6 @@
 #define BUF_KEEP_MS	1000	/* an emptied large buffer is kept so long */
 #define RELAXED		memory_order_relaxed
 
-/* Bump a worker-owned counter: a plain load and store, no lock prefix. */
-static inline void
-conn_count(_Atomic uint64_t *c, uint64_t n)
-{
-	atomic_store_explicit(c, atomic_load_explicit(c, RELAXED) + n,
-	    RELAXED);
-}
-
 /* ---- buffer pool ---- */
 
 /* A buffer block of at least n bytes: a pooled one when small. */
@@ -202,7 +194,7 @@ conn_expire(struct worker *w)
 		lim = conn_timeout_ms(w, k);
 		while ((c = w->timers[k]) != NULL &&
 		    w->now - c->since[k] >= lim) {
-			conn_count(&w->slot->errors[errs[k]], 1);
+			sb_count(&w->slot->errors[errs[k]], 1);
 			conn_close(w, c);
 		}
 	}
@@ -273,8 +265,8 @@ conn_open(struct worker *w, int fd, struct listener_conf *l, int admin,
 	}
 	timer_touch(w, c, TIMER_IDLE);
 	w->nconns++;
-	conn_count(&w->slot->accepted, 1);
-	conn_count(&w->slot->conns_active, 1);
+	sb_count(&w->slot->accepted, 1);
+	sb_count(&w->slot->conns_active, 1);
 }
 
 /* Close c and give back everything it held. */
@@ -293,9 +285,7 @@ conn_close(struct worker *w, struct conn *c)
 	if (c->flags & CONN_PERIP)
 		perip_release(c->peer, w->slotno);
 	atomic_fetch_sub_explicit(&sb->conns_active, 1, RELAXED);
-	atomic_store_explicit(&w->slot->conns_active,
-	    atomic_load_explicit(&w->slot->conns_active, RELAXED) - 1,
-	    RELAXED);
+	sb_count(&w->slot->conns_active, (uint64_t)-1);
 	c->flags = 0;
 	w->nconns--;
 	worker_count_closed(w);
@@ -315,23 +305,23 @@ conn_send(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
 	if (c->out.len == 0) {
 		r = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (r == (ssize_t)n) {
-			conn_count(&w->slot->bytes_out, n);
+			sb_count(&w->slot->bytes_out, n);
 			return;
 		}
 		if (r == -1 && errno != EAGAIN) {
-			conn_count(&w->slot->errors[ERR_RESET], 1);
+			sb_count(&w->slot->errors[ERR_RESET], 1);
 			c->flags |= CONN_DEAD;
 			return;
 		}
 		if (r > 0) {
-			conn_count(&w->slot->bytes_out, (uint64_t)r);
+			sb_count(&w->slot->bytes_out, (uint64_t)r);
 			p += r;
 			n -= (size_t)r;
 		}
 		timer_touch(w, c, TIMER_WRITE);
 	}
 	if (conn_buf_reserve(w, &c->out, n) == -1) {
-		conn_count(&w->slot->errors[ERR_NOMEM], 1);
+		sb_count(&w->slot->errors[ERR_NOMEM], 1);
 		c->flags |= CONN_DEAD;
 		return;
 	}
@@ -350,7 +340,7 @@ conn_output_full(struct worker *w, const struct conn *c)
 static void
 conn_too_large(struct worker *w, struct conn *c)
 {
-	conn_count(&w->slot->errors[ERR_FRAME_TOO_LARGE], 1);
+	sb_count(&w->slot->errors[ERR_FRAME_TOO_LARGE], 1);
 	if (c->l->mode == MODE_COMMAND)
 		service_too_large(w, c);
 	log_limited(&w->log_conn, "connection on port %d: frame larger "
@@ -382,7 +372,7 @@ conn_frames(struct worker *w, struct conn *c, const uint8_t *p, size_t n,
 		if (r == FRAME_NEED)
 			break;
 		if (r == FRAME_TOO_LARGE) {
-			conn_count(&w->slot->requests, nreq);
+			sb_count(&w->slot->requests, nreq);
 			if (c->l->mode == MODE_ECHO)
 				conn_send(w, c, p, off);
 			conn_too_large(w, c);
@@ -396,12 +386,12 @@ conn_frames(struct worker *w, struct conn *c, const uint8_t *p, size_t n,
 			continue;
 		}
 		/* Counted before it is answered: STATS must see itself. */
-		conn_count(&w->slot->requests, 1);
+		sb_count(&w->slot->requests, 1);
 		if (service_handle(w, c, p + off - len, len) == 0)
 			c->flags |= CONN_CLOSING;
 	}
 	if (c->l->mode == MODE_ECHO) {
-		conn_count(&w->slot->requests, nreq);
+		sb_count(&w->slot->requests, nreq);
 		conn_send(w, c, p, off);
 		return off;
 	}
@@ -479,7 +469,7 @@ conn_keep_rest(struct worker *w, struct conn *c, const uint8_t *p,
     size_t n)
 {
 	if (conn_buf_reserve(w, &c->in, n) == -1) {
-		conn_count(&w->slot->errors[ERR_NOMEM], 1);
+		sb_count(&w->slot->errors[ERR_NOMEM], 1);
 		c->flags |= CONN_DEAD;
 		return;
 	}
@@ -488,7 +478,7 @@ conn_keep_rest(struct worker *w, struct conn *c, const uint8_t *p,
 	/* A large frame: grow now, while little is held, not later. */
 	if (conn_want(c) > POOL_BLOCK &&
 	    conn_buf_reserve(w, &c->in, conn_want(c)) == -1) {
-		conn_count(&w->slot->errors[ERR_NOMEM], 1);
+		sb_count(&w->slot->errors[ERR_NOMEM], 1);
 		c->flags |= CONN_DEAD;
 	}
 }
@@ -528,7 +518,7 @@ conn_readable(struct worker *w, struct conn *c)
 		n = read(c->fd, w->scratch, w->scratch_size);
 	else {
 		if (conn_buf_reserve(w, &c->in, conn_want(c)) == -1) {
-			conn_count(&w->slot->errors[ERR_NOMEM], 1);
+			sb_count(&w->slot->errors[ERR_NOMEM], 1);
 			c->flags |= CONN_DEAD;
 			return;
 		}
@@ -538,12 +528,12 @@ conn_readable(struct worker *w, struct conn *c)
 		if (n == 0)
 			conn_eof(w, c);
 		else if (errno != EAGAIN && errno != EINTR) {
-			conn_count(&w->slot->errors[ERR_RESET], 1);
+			sb_count(&w->slot->errors[ERR_RESET], 1);
 			c->flags |= CONN_DEAD;
 		}
 		return;
 	}
-	conn_count(&w->slot->bytes_in, (uint64_t)n);
+	sb_count(&w->slot->bytes_in, (uint64_t)n);
 	timer_touch(w, c, TIMER_IDLE);
 	if (scratch) {
 		used = conn_process(w, c, w->scratch, (size_t)n);
@@ -567,12 +557,12 @@ conn_writable(struct worker *w, struct conn *c)
 	    MSG_NOSIGNAL | MSG_DONTWAIT);
 	if (r == -1) {
 		if (errno != EAGAIN && errno != EINTR) {
-			conn_count(&w->slot->errors[ERR_RESET], 1);
+			sb_count(&w->slot->errors[ERR_RESET], 1);
 			c->flags |= CONN_DEAD;
 		}
 		return;
 	}
-	conn_count(&w->slot->bytes_out, (uint64_t)r);
+	sb_count(&w->slot->bytes_out, (uint64_t)r);
 	buf_consume(&c->out, (size_t)r);
 	timer_touch(w, c, TIMER_IDLE);
 	if (c->out.len > 0) {

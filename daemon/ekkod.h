@@ -260,6 +260,17 @@ struct scoreboard {
 
 extern struct scoreboard *sb;
 
+/*
+ * Add n to a counter of our own slot.  One writer per counter, so a
+ * relaxed load and store: no locked read-modify-write on the hot path.
+ */
+static inline void
+sb_count(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c,
+	    memory_order_relaxed) + n, memory_order_relaxed);
+}
+
 int		 scoreboard_create(long);
 void		 scoreboard_destroy(void);
 void		 scoreboard_retire(int);
@@ -375,7 +386,7 @@ struct worker {
 	int			 at_limit;	/* fd budget reached */
 	int			 accepts_since_arm;
 	uint32_t		 listen_events;
-	int			 accept_paused_until;
+	int			 accept_paused;	/* EMFILE and the like */
 	uint64_t		 accept_resume_ms;
 	int			 draining;	/* 0, 'D' or 'Q' */
 	uint64_t		 drain_deadline;

@@ -20,7 +20,7 @@ static void
 service_put(struct worker *w, const void *p, size_t n)
 {
 	if (buf_append(&w->reply, p, n) == -1)
-		atomic_fetch_add(&w->slot->errors[ERR_NOMEM], 1);
+		sb_count(&w->slot->errors[ERR_NOMEM], 1);
 }
 
 /* Append a binary reply frame. */
@@ -130,9 +130,7 @@ service_admin_ok(struct worker *w, struct conn *c)
 {
 	if (c->flags & CONN_ADMIN)
 		return 1;
-	atomic_store_explicit(&w->slot->errors[ERR_FORBIDDEN],
-	    atomic_load(&w->slot->errors[ERR_FORBIDDEN]) + 1,
-	    memory_order_relaxed);
+	sb_count(&w->slot->errors[ERR_FORBIDDEN], 1);
 	service_error(w, c, "forbidden");
 	return 0;
 }
@@ -141,8 +139,7 @@ service_admin_ok(struct worker *w, struct conn *c)
 static void
 service_bad(struct worker *w, struct conn *c, int k, const char *msg)
 {
-	atomic_store_explicit(&w->slot->errors[k],
-	    atomic_load(&w->slot->errors[k]) + 1, memory_order_relaxed);
+	sb_count(&w->slot->errors[k], 1);
 	log_limited(&w->log_conn, "command port %d: %s", c->l->port, msg);
 	service_error(w, c, msg);
 }

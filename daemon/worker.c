@@ -28,14 +28,6 @@ static char	 chan_tag;	/* epoll data for the channel */
 
 #define RELAXED		memory_order_relaxed
 
-/* Count one error of kind k in our slot. */
-static void
-worker_err(struct worker *w, int k)
-{
-	atomic_store_explicit(&w->slot->errors[k],
-	    atomic_load_explicit(&w->slot->errors[k], RELAXED) + 1, RELAXED);
-}
-
 /*
  * The sockets to accept on: every shared listener and, with
  * tcp.reuseport, a socket of our own per listener, so that the kernel
@@ -129,7 +121,7 @@ worker_refuse(struct worker *w, int fd, int kind, const char *why,
 {
 	char as[NET_ADDRSTRLEN];
 
-	worker_err(w, kind);
+	sb_count(&w->slot->errors[kind], 1);
 	atomic_fetch_add_explicit(&sb->conns_rejected, 1, RELAXED);
 	log_limited(&w->log_accept, "refused %s on port %d: %s",
 	    net_format(peer, as, sizeof(as)), l->port, why);
@@ -178,11 +170,11 @@ worker_admit(struct worker *w, struct listener_conf *l, int fd,
 static void
 worker_accept_pause(struct worker *w, int err)
 {
-	worker_err(w, ERR_ACCEPT);
-	if (w->accept_paused_until == 0)
+	sb_count(&w->slot->errors[ERR_ACCEPT], 1);
+	if (w->accept_paused == 0)
 		log_warnx("accept: %s; pausing accepts for %d ms",
 		    strerror(err), EMFILE_PAUSE_MS);
-	w->accept_paused_until = 1;
+	w->accept_paused = 1;
 	w->accept_resume_ms = w->now + EMFILE_PAUSE_MS;
 	worker_listen_off(w);
 }
@@ -324,11 +316,11 @@ worker_tick(struct worker *w)
 	int fd;
 
 	conn_expire(w);
-	if (w->accept_paused_until && w->now >= w->accept_resume_ms &&
+	if (w->accept_paused && w->now >= w->accept_resume_ms &&
 	    w->nconns < w->conn_limit) {
-		w->accept_paused_until = 0;
+		w->accept_paused = 0;
 		worker_listen_on(w);
-	} else if (!w->accepting && !w->accept_paused_until &&
+	} else if (!w->accepting && !w->accept_paused &&
 	    w->nconns < w->conn_limit) {
 		if (w->at_limit)
 			log_info("accept: below the descriptor limit again; "
@@ -370,7 +362,7 @@ worker_timeout_ms(struct worker *w)
 {
 	int t = conn_next_timeout(w);
 
-	if (w->accept_paused_until) {
+	if (w->accept_paused) {
 		if (w->accept_resume_ms <= w->now)
 			return 0;
 		if (w->accept_resume_ms - w->now < (uint64_t)t)
