@@ -50,10 +50,13 @@ worker_listen_setup(struct worker *w)
 		w->lst[w->nlst++] = (struct wlisten){ l, l->fd, 0 };
 		if (!w->cf->tcp.reuseport)
 			continue;
-		if ((fd = net_listen(&l->addr, &o, err, sizeof(err))) == -1)
+		if ((fd = net_listen(&l->addr, &o, err, sizeof(err))) == -1 ||
+		    listen_tune(fd, w->cf, err, sizeof(err), &l->addr) == -1) {
 			log_warnx("reuseport: %s; sharing the master's socket",
 			    err);
-		else
+			if (fd != -1)
+				close(fd);
+		} else
 			w->lst[w->nlst++] = (struct wlisten){ l, fd, 1 };
 	}
 }

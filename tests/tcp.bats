@@ -1,0 +1,117 @@
+#!/usr/bin/env bats
+# The tcp.* settings as a peer sees them on its connections, read from
+# the server side's sockets with ss(8): keepalive timers, and the request
+# acknowledged by the reply instead of by an ACK of its own.
+
+load helper
+
+setup() { ekko_setup; HOLD_PID=; }
+teardown() {
+	if [ -n "$HOLD_PID" ]; then
+		kill -TERM "$HOLD_PID" 2>/dev/null || true
+		wait "$HOLD_PID" 2>/dev/null || true
+	fi
+	ekko_teardown
+}
+
+# Open $2 connections to port $1, each echoing one message, and hold
+# them until stdin closes; prints "ready" once every one is echoed.
+HOLD_PY='
+import socket, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+conns = []
+for i in range(n):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"hello")
+    got = b""
+    while len(got) < 5:
+        b = s.recv(5 - len(got))
+        if not b:
+            sys.exit("closed early")
+        got += b
+    conns.append(s)
+print("ready", flush=True)
+sys.stdin.read()
+'
+
+# Server-side sockets of port $1 in ss -tnoi form, one a line.
+server_sockets() {
+	ss -tnoiH state established "( sport = :$1 )" | paste - -
+}
+
+# Hold $2 echoed connections to port $1 in the background (fd 3 is
+# their stdin: closing it ends them).
+hold_conns() {
+	coproc HOLD { timeout 60 python3 -c "$HOLD_PY" "$1" "$2"; }
+	echo "$HOLD_PID" >> "$T/pids"
+	local line
+	read -r -t 20 line <&"${HOLD[0]}"
+	[ "$line" = ready ]
+}
+
+@test "keepalive: every accepted socket has a keepalive timer" {
+	P=$(free_port)
+	write_conf <<EOF
+workers = 2;
+tcp = { keepalive = true; };
+listeners = ( { address = "127.0.0.1"; port = $P; mode = "echo"; } );
+EOF
+	start_ekkod
+	hold_conns "$P" 8
+	run server_sockets "$P"
+	echo "$output"
+	[ "$(echo "$output" | grep -c .)" -eq 8 ]
+	[ "$(echo "$output" | grep -c 'timer:(keepalive')" -eq 8 ]
+}
+
+@test "keepalive with tcp.reuseport: the workers' own sockets have it too" {
+	P=$(free_port)
+	write_conf <<EOF
+workers = 2;
+tcp = { keepalive = true; reuseport = true; };
+listeners = ( { address = "127.0.0.1"; port = $P; mode = "echo"; } );
+EOF
+	start_ekkod
+	# Three sockets in the reuseport group (the master's and one per
+	# worker): 16 connections all hashed to the master's one would be a
+	# 1-in-43-million chance.
+	hold_conns "$P" 16
+	run server_sockets "$P"
+	echo "$output"
+	[ "$(echo "$output" | grep -c .)" -eq 16 ]
+	[ "$(echo "$output" | grep -c 'timer:(keepalive')" -eq 16 ]
+}
+
+@test "keepalive = false: no keepalive timer" {
+	P=$(free_port)
+	write_conf <<EOF
+workers = 1;
+tcp = { keepalive = false; reuseport = true; };
+listeners = ( { address = "127.0.0.1"; port = $P; mode = "echo"; } );
+EOF
+	start_ekkod
+	hold_conns "$P" 4
+	run server_sockets "$P"
+	echo "$output"
+	[ "$(echo "$output" | grep -c .)" -eq 4 ]
+	[ "$(echo "$output" | grep -c 'timer:(keepalive')" -eq 0 ]
+}
+
+@test "smart accept: a request is acknowledged by its reply, no bare ACK" {
+	P=$(free_port)
+	write_conf <<EOF
+workers = 1;
+listeners = ( { address = "127.0.0.1"; port = $P; mode = "echo"; } );
+EOF
+	start_ekkod
+	hold_conns "$P" 8
+	run server_sockets "$P"
+	echo "$output"
+	[ "$(echo "$output" | grep -c .)" -eq 8 ]
+	# segs_out counts what the accepted socket sent after the handshake:
+	# the reply alone, where an immediate ACK of the request would make
+	# it 2.  The delayed-ACK timer (40 ms) may beat a reply on a machine
+	# busy enough, so most, not all, must show it.
+	n=$(echo "$output" | grep -c ' segs_out:1 ')
+	[ "$n" -ge 4 ]
+}
