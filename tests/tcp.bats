@@ -39,6 +39,27 @@ server_sockets() {
 	ss -tnoiH state established "( sport = :$1 )" | paste - -
 }
 
+# ekkod with $1 workers, tcp = { $2 }, one echo port $P; then $3
+# connections held open on it, each having echoed a message.
+serve_and_hold() {
+	P=$(free_port)
+	write_conf <<EOF
+workers = $1;
+tcp = { $2 };
+listeners = ( { address = "127.0.0.1"; port = $P; mode = "echo"; } );
+EOF
+	start_ekkod
+	hold_conns "$P" "$3"
+	run server_sockets "$P"
+	echo "$output"
+	[ "$(echo "$output" | grep -c .)" -eq "$3" ]
+}
+
+# How many of the server-side sockets (in $output) match $1.
+count_of() {
+	echo "$output" | grep -c -- "$1"
+}
+
 # Hold $2 echoed connections to port $1 in the background (fd 3 is
 # their stdin: closing it ends them).
 hold_conns() {
@@ -50,68 +71,28 @@ hold_conns() {
 }
 
 @test "keepalive: every accepted socket has a keepalive timer" {
-	P=$(free_port)
-	write_conf <<EOF
-workers = 2;
-tcp = { keepalive = true; };
-listeners = ( { address = "127.0.0.1"; port = $P; mode = "echo"; } );
-EOF
-	start_ekkod
-	hold_conns "$P" 8
-	run server_sockets "$P"
-	echo "$output"
-	[ "$(echo "$output" | grep -c .)" -eq 8 ]
-	[ "$(echo "$output" | grep -c 'timer:(keepalive')" -eq 8 ]
+	serve_and_hold 2 "keepalive = true;" 8
+	[ "$(count_of 'timer:(keepalive')" -eq 8 ]
 }
 
 @test "keepalive with tcp.reuseport: the workers' own sockets have it too" {
-	P=$(free_port)
-	write_conf <<EOF
-workers = 2;
-tcp = { keepalive = true; reuseport = true; };
-listeners = ( { address = "127.0.0.1"; port = $P; mode = "echo"; } );
-EOF
-	start_ekkod
 	# Three sockets in the reuseport group (the master's and one per
 	# worker): 16 connections all hashed to the master's one would be a
 	# 1-in-43-million chance.
-	hold_conns "$P" 16
-	run server_sockets "$P"
-	echo "$output"
-	[ "$(echo "$output" | grep -c .)" -eq 16 ]
-	[ "$(echo "$output" | grep -c 'timer:(keepalive')" -eq 16 ]
+	serve_and_hold 2 "keepalive = true; reuseport = true;" 16
+	[ "$(count_of 'timer:(keepalive')" -eq 16 ]
 }
 
 @test "keepalive = false: no keepalive timer" {
-	P=$(free_port)
-	write_conf <<EOF
-workers = 1;
-tcp = { keepalive = false; reuseport = true; };
-listeners = ( { address = "127.0.0.1"; port = $P; mode = "echo"; } );
-EOF
-	start_ekkod
-	hold_conns "$P" 4
-	run server_sockets "$P"
-	echo "$output"
-	[ "$(echo "$output" | grep -c .)" -eq 4 ]
-	[ "$(echo "$output" | grep -c 'timer:(keepalive')" -eq 0 ]
+	serve_and_hold 1 "keepalive = false; reuseport = true;" 4
+	[ "$(count_of 'timer:(keepalive')" -eq 0 ]
 }
 
 @test "smart accept: a request is acknowledged by its reply, no bare ACK" {
-	P=$(free_port)
-	write_conf <<EOF
-workers = 1;
-listeners = ( { address = "127.0.0.1"; port = $P; mode = "echo"; } );
-EOF
-	start_ekkod
-	hold_conns "$P" 8
-	run server_sockets "$P"
-	echo "$output"
-	[ "$(echo "$output" | grep -c .)" -eq 8 ]
+	serve_and_hold 1 "nodelay = true;" 8
 	# segs_out counts what the accepted socket sent after the handshake:
 	# the reply alone, where an immediate ACK of the request would make
 	# it 2.  The delayed-ACK timer (40 ms) may beat a reply on a machine
 	# busy enough, so most, not all, must show it.
-	n=$(echo "$output" | grep -c ' segs_out:1 ')
-	[ "$n" -ge 4 ]
+	[ "$(count_of ' segs_out:1 ')" -ge 4 ]
 }
