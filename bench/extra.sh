@@ -3,6 +3,7 @@
 #  - syscalls per request at (c): perf's raw_syscalls:sys_enter count on
 #    the server under full load (strace -c -f when perf cannot), and an
 #    strace -c -f breakdown by call;
+#  - TCP segments per connection at (e), from the kernel's counters;
 #  - heap allocations per request: ekkod under the LD_PRELOAD counter
 #    bench/malloccount.so;
 #  - user-space instructions per request at (b): callgrind on one worker.
@@ -186,6 +187,46 @@ for name in c.refecho c.ekko-raw c.ekko-echo b.refecho b.ekko-raw \
 		echo '```'
 	} >>"$tmp/extra.md"
 done
+
+# ---- TCP segments per connection at (e), from the kernel's counters ----
+
+# Segments sent over loopback per connection of an (e) run on port/proto
+# (both ends' segments: on loopback each one is sent and received here).
+# The counters are the machine's: anything else talking TCP adds to them.
+segments_per_conn()
+{
+	local port=$1 proto=$2 line n segs
+	command -v nstat >/dev/null || { printf "n/a"; return; }
+	nstat -n >/dev/null
+	line=$("$lg" -p "$port" -P "$proto" -m cec -c 50 -s 64 -d "$xsecs" \
+	    -W 0 -C "$ccpu" -B 127.0.3.1 -N 16)
+	segs=$(nstat TcpOutSegs 2>/dev/null | awk '$1 == "TcpOutSegs" {
+	    print $2 }')
+	n=$(field total "$line")
+	awk -v s="$segs" -v n="$n" 'BEGIN { if (n > 0 && s != "")
+	    printf "%.2f (%d segments, %d connections)", s / n, s, n; else
+	    printf "n/a" }'
+}
+
+{
+echo
+echo "### TCP segments per connection at (e)"
+echo
+echo "Connect, one 64-byte echo, close, 50 at a time; the kernel's" \
+    "TcpOutSegs over the connections made (nstat).  The fewer, the less" \
+    "work on the connecting CPU, which is the bottleneck at (e)."
+echo
+echo "| server | segments per connection |"
+echo "|---|---|"
+} >>"$tmp/extra.md"
+for t in "${targets[@]}"; do
+	read -r name pid port proto wls <<<"$t"
+	case $name in ekko-length|ekko-echo|ekko-ping) continue ;; esac
+	a=$(segments_per_conn "$port" "$proto")
+	echo "| $name | $a |" >>"$tmp/extra.md"
+	echo "bench-extra: segments per connection (e) $name: $a"
+done
+
 stop_all
 
 # ---- 2. heap allocations per request (ekkod under malloccount) ----

@@ -83,15 +83,15 @@ fi
 [ $memc_ok = 1 ] &&
     tgt[memcached]="${port[memcached]} memcached-version $memc_pid"
 
-# workload key | loadgen options | servers | servers between limit runs
+# workload key | loadgen options | servers
 all6="refecho ekko-raw ekko-ping ekko-echo redis memcached"
 all4="refecho ekko-raw redis memcached"
 workloads=(
-"a|-c 1 -k 1 -s 64 -C $scpu|$all4|3"
-"b|-c 50 -k 1 -s 64 -C $ccpu|$all6|3"
-"c|-c 50 -k 16 -s 64 -C $ccpu|$all6|3"
-"d|-c 4 -k 4 -s 65536 -C $ccpu|refecho ekko-raw ekko-length redis|1"
-"e|-m cec -c 50 -s 64 -C $ccpu -B 127.0.1.1 -N 16|$all4|3"
+"a|-c 1 -k 1 -s 64 -C $scpu|$all4"
+"b|-c 50 -k 1 -s 64 -C $ccpu|$all6"
+"c|-c 50 -k 16 -s 64 -C $ccpu|$all6"
+"d|-c 4 -k 4 -s 65536 -C $ccpu|refecho ekko-raw ekko-length redis"
+"e|-m cec -c 50 -s 64 -C $ccpu -B 127.0.1.1 -N 16|$all4"
 )
 
 # One run: PORT PROTO SERVERPID OPTS.  A run during which other processes
@@ -141,29 +141,30 @@ run_target()
 	    "$(summary "$line")"
 }
 
-# Every round measures the limit, then up to three servers (one for (d),
-# whose figures drift most), then the limit again, and so on: each
-# server's ratio is to the limit measured within seconds of it (group g's
-# servers sit between the limit runs g and g+1), since this machine's
-# speed drifts by tens of percent over minutes.  The order of the servers
-# rotates from round to round.
+# Every round measures the limit, then each server with the limit again
+# after it: each server's ratio is to the limit measured within seconds of
+# it, before and after (group g's server sits between the limit runs g
+# and g+1), since this machine's speed drifts by tens of percent over
+# minutes while back-to-back runs repeat within a few percent.  The order
+# of the servers rotates from round to round.  A workload starts with one
+# limit run that is not counted: the first seconds after a change of
+# workload (and of CPU placement, after (a')) run slow.
 for wl in "${workloads[@]}"; do
-	IFS='|' read -r key opts names gsize <<<"$wl"
+	IFS='|' read -r key opts names <<<"$wl"
 	list=()
 	for t in $names; do
 		[ "$t" != refecho ] && [ -n "${tgt[$t]:-}" ] && list+=("$t")
 	done
 	n=${#list[@]}
+	read -r p proto spid <<<"${tgt[refecho]}"
+	printf '  (%s) warm-up      : %s\n' "$key" \
+	    "$(summary "$(measure "$p" "$proto" "$spid" "$opts")")"
 	for ((r = 0; r < runs; r++)); do
-		g=0
-		run_target refecho "$key" "$r" "$g" "$opts"
+		run_target refecho "$key" "$r" 0 "$opts"
 		for ((i = 0; i < n; i++)); do
 			run_target "${list[$(((i + r) % n))]}" "$key" "$r" \
-			    "$g" "$opts"
-			if (((i + 1) % gsize == 0 || i + 1 == n)); then
-				g=$((g + 1))
-				run_target refecho "$key" "$r" "$g" "$opts"
-			fi
+			    "$i" "$opts"
+			run_target refecho "$key" "$r" "$((i + 1))" "$opts"
 		done
 	done
 done
