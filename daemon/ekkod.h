@@ -183,8 +183,8 @@ void	 listen_close_unused(const struct listen_set *,
 	    const struct listen_set *);
 void	 listen_close_all(struct listen_set *);
 int	 listen_adopt_systemd(struct listen_set *);
-int	 listen_tune(int, const struct config *, char *, size_t,
-	    const struct net_addr *);
+int	 listen_bind(const struct config *, const struct net_addr *, int,
+	    char *, size_t);
 
 /* ---- scoreboard.c ---- */
 

@@ -38,13 +38,13 @@ listen_find(const struct listen_set *set, const struct net_addr *a)
  * from it, in delayed-ACK mode from the first segment: the request is
  * acknowledged by the reply that follows it at once, not by an ACK
  * packet of its own (what haproxy calls tcp-smart-accept).  A connection
- * that sends one request and closes then costs 10 segments instead of
- * 11, and the saved ACK is processed on the client's CPU.  A peer that
+ * that sends one request and closes then costs 9 segments instead of
+ * 10, and the saved ACK is processed on the client's CPU.  A peer that
  * sends one message in two writes with Nagle on may see its first
  * message delayed by the kernel's delayed-ACK timer (40 ms); Linux does
  * the same anyway after the first exchange of any interactive connection.
  */
-int
+static int
 listen_tune(int fd, const struct config *cf, char *err, size_t errlen,
     const struct net_addr *a)
 {
@@ -70,16 +70,36 @@ fail:
 }
 
 /*
+ * A new listening socket on a with cf's options, tuned; reuseport is
+ * cf's for the shared sockets, forced on for a worker's own.  -1 and err
+ * naming the address and the reason if it cannot be had.
+ */
+int
+listen_bind(const struct config *cf, const struct net_addr *a,
+    int reuseport, char *err, size_t errlen)
+{
+	struct net_listen_opts o = { cf->tcp.backlog, reuseport,
+	    cf->tcp.rcvbuf, cf->tcp.sndbuf };
+	int fd;
+
+	if ((fd = net_listen(a, &o, err, errlen)) == -1)
+		return -1;
+	if (listen_tune(fd, cf, err, errlen, a) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
  * Give every listener of cf a socket: kept from old when the address is
- * the same, else newly bound.  On failure nothing newly bound is left
- * open and err names the address and the reason.
+ * the same (and tuned to cf), else newly bound.  On failure nothing newly
+ * bound is left open and err names the address and the reason.
  */
 int
 listen_open(struct config *cf, const struct listen_set *old,
     struct listen_set *set, char *err, size_t errlen)
 {
-	struct net_listen_opts o = { cf->tcp.backlog, cf->tcp.reuseport,
-	    cf->tcp.rcvbuf, cf->tcp.sndbuf };
 	struct listener_conf *l;
 	size_t i;
 	int fd;
@@ -87,14 +107,16 @@ listen_open(struct config *cf, const struct listen_set *old,
 	set->n = 0;
 	for (i = 0; i < cf->nlisteners; i++) {
 		l = &cf->listeners[i];
-		if ((fd = listen_find(old, &l->addr)) == -1 &&
-		    (fd = net_listen(&l->addr, &o, err, errlen)) == -1)
+		if ((fd = listen_find(old, &l->addr)) == -1)
+			fd = listen_bind(cf, &l->addr, cf->tcp.reuseport, err,
+			    errlen);
+		else if (listen_tune(fd, cf, err, errlen, &l->addr) == -1)
+			fd = -1;
+		if (fd == -1)
 			goto fail;
 		set->addr[set->n] = l->addr;
 		set->fd[set->n++] = fd;
 		l->fd = fd;
-		if (listen_tune(fd, cf, err, errlen, &l->addr) == -1)
-			goto fail;
 	}
 	return 0;
 fail:

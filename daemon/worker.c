@@ -38,8 +38,6 @@ static char	 chan_tag;	/* epoll data for the channel */
 static void
 worker_listen_setup(struct worker *w)
 {
-	struct net_listen_opts o = { w->cf->tcp.backlog, 1, w->cf->tcp.rcvbuf,
-	    w->cf->tcp.sndbuf };
 	struct listener_conf *l;
 	char err[256];
 	size_t i;
@@ -50,13 +48,11 @@ worker_listen_setup(struct worker *w)
 		w->lst[w->nlst++] = (struct wlisten){ l, l->fd, 0 };
 		if (!w->cf->tcp.reuseport)
 			continue;
-		if ((fd = net_listen(&l->addr, &o, err, sizeof(err))) == -1 ||
-		    listen_tune(fd, w->cf, err, sizeof(err), &l->addr) == -1) {
+		if ((fd = listen_bind(w->cf, &l->addr, 1, err,
+		    sizeof(err))) == -1)
 			log_warnx("reuseport: %s; sharing the master's socket",
 			    err);
-			if (fd != -1)
-				close(fd);
-		} else
+		else
 			w->lst[w->nlst++] = (struct wlisten){ l, fd, 1 };
 	}
 }
