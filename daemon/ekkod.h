@@ -81,6 +81,8 @@ struct config {
 	size_t			 nlisteners;
 };
 
+#define CONFIG_PIDFILE_SCAN	(1 << 20)	/* bytes read by -s, broken file */
+
 struct config_errors {
 	int	 n;
 	char	**msgs;
@@ -110,6 +112,8 @@ struct config	*config_load_file(const char *, struct config_errors *);
 struct config	*config_load_string(const char *, const char *,
 		    struct config_errors *);
 void		 config_free(struct config *);
+int		 config_pidfile_of(const char *, char *, size_t);
+int		 config_pidfile_scan(char *, char *, size_t);
 void		 config_errors_free(struct config_errors *);
 const char	*config_mode_name(enum mode);
 
@@ -162,12 +166,21 @@ void		 sig_worker_setup(void);
 
 int	 proc_daemonize(void);
 void	 proc_ready(int *);
-int	 proc_pidfile_open(const char *, char *, size_t);
-int	 proc_pidfile_write(int);
-pid_t	 proc_pidfile_read(const char *, char *, size_t);
-void	 proc_pidfile_remove(const char *, int);
 int	 proc_drop_privileges(const char *, const char *, char *, size_t);
 int	 proc_cpu_count(void);
+
+/* ---- pidfile.c ---- */
+
+int	 pidfile_open(const char *, char *, size_t);
+int	 pidfile_lock(int, const char *, char *, size_t);
+pid_t	 pidfile_find_master(const char *, char *, size_t);
+void	 pidfile_remove(const char *, int);
+void	 pidfile_status_path(const char *, char *, size_t);
+int	 pidfile_status_open(const char *, char *, size_t);
+size_t	 pidfile_status_format(char *, size_t, unsigned long long,
+	    const char *, const struct config_errors *);
+int	 pidfile_status_write(int, const char *, size_t);
+unsigned long long pidfile_status_parse(char *);
 
 /* ---- listen.c ---- */
 

@@ -113,11 +113,10 @@ main_config(struct opts *o, int *defaults)
 	return cf;
 }
 
-/* Read the "seq N" of the reload status file; 0 if none. */
+/* Read the reload status file's record into text: its seq, 0 if none. */
 static unsigned long long
 main_status_seq(const char *path, char *text, size_t len)
 {
-	unsigned long long seq = 0;
 	FILE *fp;
 	size_t n;
 
@@ -127,11 +126,7 @@ main_status_seq(const char *path, char *text, size_t len)
 	n = fread(text, 1, len - 1, fp);
 	fclose(fp);
 	text[n] = '\0';
-	/* Only a complete record (ending in "end") counts. */
-	if (strstr(text, "\nend\n") == NULL ||
-	    sscanf(text, "seq %llu", &seq) != 1)
-		return 0;
-	return seq;
+	return pidfile_status_parse(text);
 }
 
 /* Print a reload outcome and turn it into an exit code. */
@@ -156,20 +151,20 @@ main_reload_result(const char *text)
  * outcome in the status file beside the pidfile.
  */
 static int
-main_reload_wait(const struct config *cf, pid_t pid)
+main_reload_wait(const char *pidfile, int worker_timeout, pid_t pid)
 {
 	char path[CONF_STR + 16], text[8192];
 	unsigned long long seq0;
 	uint64_t deadline;
 
-	snprintf(path, sizeof(path), "%s.status", cf->pidfile);
+	pidfile_status_path(pidfile, path, sizeof(path));
 	seq0 = main_status_seq(path, text, sizeof(text));
 	if (kill(pid, SIGHUP) == -1) {
 		fprintf(stderr, "ekkod: kill %d: %s\n", (int)pid,
 		    strerror(errno));
 		return 1;
 	}
-	deadline = util_now_ms() + (uint64_t)cf->worker_timeout * 1000 +
+	deadline = util_now_ms() + (uint64_t)worker_timeout * 1000 +
 	    RELOAD_WAIT_GRACE_MS;
 	while (util_now_ms() < deadline) {
 		if (main_status_seq(path, text, sizeof(text)) > seq0)
@@ -177,29 +172,69 @@ main_reload_wait(const struct config *cf, pid_t pid)
 		usleep(20000);
 	}
 	fprintf(stderr, "ekkod: no reload outcome from pid %d within %d s\n",
-	    (int)pid, cf->worker_timeout + RELOAD_WAIT_GRACE_MS / 1000);
+	    (int)pid, worker_timeout + RELOAD_WAIT_GRACE_MS / 1000);
 	return 1;
+}
+
+/*
+ * The pidfile for -s.  Only reload needs a valid config (it would be
+ * refused anyway); stop, quit and stats must reach the master even when
+ * the file on disk is broken, so its pidfile is then read leniently.
+ */
+static int
+main_signal_pidfile(const struct opts *o, int signo, char *pidfile,
+    size_t len, int *worker_timeout)
+{
+	struct config_errors errs = { 0, NULL };
+	struct config *cf;
+	int i, r = 0;
+
+	pidfile[0] = '\0';
+	*worker_timeout = 30;
+	if (!o->conf_given && access(o->conf, F_OK) == -1 && errno == ENOENT)
+		return 0;
+	if ((cf = config_load_file(o->conf, &errs)) != NULL) {
+		util_strlcpy(pidfile, cf->pidfile, len);
+		*worker_timeout = cf->worker_timeout;
+		config_free(cf);
+		return 0;
+	}
+	if (signo == SIGHUP || config_pidfile_of(o->conf, pidfile, len) == -1) {
+		for (i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msgs[i]);
+		r = -1;
+	}
+	config_errors_free(&errs);
+	return r;
 }
 
 /* -s SIGNAL: find the master through the pidfile and signal it. */
 static int
-main_signal(const struct config *cf, const struct opts *o)
+main_signal(const struct opts *o)
 {
-	int signo = sig_from_name(o->signame);
-	char err[512];
+	int signo = sig_from_name(o->signame), worker_timeout;
+	char err[512], pidfile[CONF_STR];
 	pid_t pid;
 
-	if (cf->pidfile[0] == '\0') {
+	if (main_signal_pidfile(o, signo, pidfile, sizeof(pidfile),
+	    &worker_timeout) == -1) {
+		if (signo != SIGHUP)
+			fprintf(stderr, "ekkod: %s: no pidfile setting could "
+			    "be read: cannot find the running master\n",
+			    o->conf);
+		return 1;
+	}
+	if (pidfile[0] == '\0') {
 		fprintf(stderr, "ekkod: %s sets no pidfile: cannot find the "
 		    "running master\n", o->conf);
 		return 1;
 	}
-	if ((pid = proc_pidfile_read(cf->pidfile, err, sizeof(err))) == -1) {
+	if ((pid = pidfile_find_master(pidfile, err, sizeof(err))) == -1) {
 		fprintf(stderr, "ekkod: %s\n", err);
 		return 1;
 	}
 	if (signo == SIGHUP)
-		return main_reload_wait(cf, pid);
+		return main_reload_wait(pidfile, worker_timeout, pid);
 	if (kill(pid, signo) == -1) {
 		fprintf(stderr, "ekkod: kill %d: %s\n", (int)pid,
 		    strerror(errno));
@@ -208,22 +243,22 @@ main_signal(const struct config *cf, const struct opts *o)
 	return 0;
 }
 
-/* Open (and lock) the pidfile and the reload status file beside it. */
+/*
+ * Open the pidfile and the reload status file beside it, as root and
+ * safely (pidfile.c); the pidfile's lock is taken later, by main_run.
+ */
 static void
 main_pidfile(const struct config *cf, int *pidfd, int *statusfd)
 {
-	char err[512], path[CONF_STR + 16];
+	char err[512];
 
 	*pidfd = *statusfd = -1;
 	if (cf->pidfile[0] == '\0')
 		return;
-	if ((*pidfd = proc_pidfile_open(cf->pidfile, err, sizeof(err))) == -1)
+	if ((*pidfd = pidfile_open(cf->pidfile, err, sizeof(err))) == -1 ||
+	    (*statusfd = pidfile_status_open(cf->pidfile, err, sizeof(err))) ==
+	    -1)
 		fatalx("%s", err);
-	snprintf(path, sizeof(path), "%s.status", cf->pidfile);
-	unlink(path);
-	if ((*statusfd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) == -1)
-		fatal("open %s", path);
 }
 
 /* Bind every listener (adopting systemd's sockets); exit 1 on failure. */
@@ -240,9 +275,13 @@ main_listen(struct config *cf, struct listen_set *ls)
 	listen_close_unused(&passed, ls);
 }
 
-/* Started as root: drop to user/group, or warn that we stay root. */
+/*
+ * Started as root: drop to user/group, or warn that we stay root.  The
+ * pidfile and status file stay root's: the master writes them through
+ * descriptors opened before the drop (see pidfile.c).
+ */
 static void
-main_privileges(const struct config *cf, int pidfd, int statusfd)
+main_privileges(const struct config *cf)
 {
 	char err[512];
 
@@ -252,15 +291,6 @@ main_privileges(const struct config *cf, int pidfd, int statusfd)
 		log_warnx("running as root: set user and group in the "
 		    "configuration to drop privileges");
 		return;
-	}
-	if (cf->user[0] != '\0') {
-		struct passwd *pw = getpwnam(cf->user);
-
-		/* so the master can still rewrite them after the drop */
-		if (pw != NULL && pidfd != -1)
-			(void)!fchown(pidfd, pw->pw_uid, pw->pw_gid);
-		if (pw != NULL && statusfd != -1)
-			(void)!fchown(statusfd, pw->pw_uid, pw->pw_gid);
 	}
 	if (proc_drop_privileges(cf->user, cf->group, err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -275,11 +305,11 @@ main_cleanup(const char *pidfile, int pidfd, int statusfd)
 	char path[CONF_STR + 16];
 
 	if (statusfd != -1) {
-		snprintf(path, sizeof(path), "%s.status", pidfile);
+		pidfile_status_path(pidfile, path, sizeof(path));
 		unlink(path);
 		close(statusfd);
 	}
-	proc_pidfile_remove(pidfile, pidfd);
+	pidfile_remove(pidfile, pidfd);
 }
 
 /*
@@ -291,7 +321,7 @@ main_run(struct config *cf, const struct opts *o, int defaults)
 {
 	struct listen_set ls;
 	int pidfd, statusfd, status, ready_fd = -1;
-	char pidfile[CONF_STR];
+	char pidfile[CONF_STR], err[512];
 
 	log_init(cf->log_ident, cf->log_facility, cf->log_level, 1);
 	if (defaults)
@@ -301,7 +331,7 @@ main_run(struct config *cf, const struct opts *o, int defaults)
 	util_strlcpy(pidfile, cf->pidfile, sizeof(pidfile));
 	main_pidfile(cf, &pidfd, &statusfd);
 	main_listen(cf, &ls);
-	main_privileges(cf, pidfd, statusfd);
+	main_privileges(cf);
 	if (scoreboard_create(cf->limits.max_connections) == -1)
 		fatal("mmap scoreboard");
 	if (!o->foreground) {
@@ -310,8 +340,10 @@ main_run(struct config *cf, const struct opts *o, int defaults)
 		log_set_foreground(0);
 		sb->master_pid = getpid();
 	}
-	if (pidfd != -1 && proc_pidfile_write(pidfd) == -1)
-		fatal("write pidfile %s", pidfile);
+	/* locked by the process that stays, after daemonizing */
+	if (pidfd != -1 && pidfile_lock(pidfd, pidfile, err, sizeof(err)) ==
+	    -1)
+		fatalx("%s", err);
 	sdnotify_init();
 	status = master_main(cf, &ls, pidfd, statusfd, ready_fd);
 	main_cleanup(pidfile, pidfd, statusfd);
@@ -324,9 +356,11 @@ main(int argc, char **argv)
 {
 	struct opts o = { 0 };
 	struct config *cf;
-	int defaults, r;
+	int defaults;
 
 	main_options(argc, argv, &o);
+	if (o.signame != NULL)
+		return main_signal(&o);
 	if ((cf = main_config(&o, &defaults)) == NULL)
 		return 1;
 	if (cf->path == NULL || defaults) {
@@ -338,11 +372,6 @@ main(int argc, char **argv)
 		    defaults ? "(built-in defaults)" : o.conf);
 		config_free(cf);
 		return 0;
-	}
-	if (o.signame != NULL) {
-		r = main_signal(cf, &o);
-		config_free(cf);
-		return r;
 	}
 	return main_run(cf, &o, defaults);
 }

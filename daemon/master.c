@@ -39,26 +39,13 @@ master_status_file(struct master *m, const char *result,
     struct config_errors *errs)
 {
 	char buf[8192];
-	size_t off;
-	int i, n;
+	size_t len;
 
 	m->reload_seq++;
-	n = snprintf(buf, sizeof(buf), "seq %llu\nresult %s\n",
-	    (unsigned long long)m->reload_seq, result);
-	off = (size_t)n;
-	for (i = 0; errs != NULL && i < errs->n && off < sizeof(buf); i++) {
-		n = snprintf(buf + off, sizeof(buf) - off, "error %s\n",
-		    errs->msgs[i]);
-		off = n < 0 ? off : off + (size_t)n;
-	}
-	if (off > sizeof(buf) - 5)
-		off = sizeof(buf) - 5;
-	memcpy(buf + off, "end\n", 4);
-	off += 4;
-	if (m->statusfd == -1)
-		return;
-	if (pwrite(m->statusfd, buf, off, 0) != (ssize_t)off ||
-	    ftruncate(m->statusfd, (off_t)off) == -1)
+	len = pidfile_status_format(buf, sizeof(buf),
+	    (unsigned long long)m->reload_seq, result, errs);
+	if (m->statusfd != -1 && pidfile_status_write(m->statusfd, buf, len)
+	    == -1)
 		log_warn("writing reload status");
 }
 

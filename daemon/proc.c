@@ -1,7 +1,6 @@
 /*
- * proc.c -- becoming a daemon: detach, pidfile, privileges.
+ * proc.c -- becoming a daemon: detach, privileges.
  */
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -68,93 +67,6 @@ proc_ready(int *fd)
 		    strerror(errno));
 	close(*fd);
 	*fd = -1;
-}
-
-/*
- * Open and lock the pidfile.  The lock, not the file's existence, says a
- * master runs: a stale file from a crash is simply taken over.
- */
-int
-proc_pidfile_open(const char *path, char *err, size_t errlen)
-{
-	char buf[32];
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd == -1) {
-		snprintf(err, errlen, "pidfile %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		n = pread(fd, buf, sizeof(buf) - 1, 0);
-		buf[n > 0 ? n : 0] = '\0';
-		buf[strcspn(buf, "\n")] = '\0';
-		snprintf(err, errlen, "pidfile %s is locked by pid %s: is "
-		    "another ekkod running?", path, buf[0] ? buf : "?");
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* Write our pid into the locked pidfile. */
-int
-proc_pidfile_write(int fd)
-{
-	char buf[32];
-	int n;
-
-	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n)
-		return -1;
-	return 0;
-}
-
-/*
- * The pid of the running master, for "ekkod -s": the pidfile must exist
- * and be locked, else nothing runs.
- */
-pid_t
-proc_pidfile_read(const char *path, char *err, size_t errlen)
-{
-	char buf[32];
-	ssize_t n;
-	long pid;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "no running ekkod: pidfile %s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
-		snprintf(err, errlen, "no running ekkod: pidfile %s is not "
-		    "locked (stale)", path);
-		close(fd);
-		return -1;
-	}
-	n = pread(fd, buf, sizeof(buf) - 1, 0);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	if (util_parse_long(buf, 1, 1L << 22, &pid) == -1) {
-		snprintf(err, errlen, "pidfile %s: no pid in it", path);
-		return -1;
-	}
-	return (pid_t)pid;
-}
-
-/* Remove the pidfile on the way out, while we still hold its lock. */
-void
-proc_pidfile_remove(const char *path, int fd)
-{
-	if (fd == -1)
-		return;
-	/* If we may not unlink it, at least leave no pid in it. */
-	if (unlink(path) == -1 && errno != ENOENT && ftruncate(fd, 0) == -1)
-		log_debug("pidfile %s: %s", path, strerror(errno));
-	close(fd);
 }
 
 /*

@@ -2,7 +2,7 @@
  * fuzz_config.c -- the daemon's config loader on arbitrary text: it
  * never crashes or leaks, a refusal always says why, and an accepted
  * config never hands the framers parameters they cannot make progress
- * with.
+ * with.  Also the lenient pidfile scan of "ekkod -s" on the same text.
  *
  * The loader's API comes from daemon/config.h, or from the header named
  * by FUZZ_CONFIG_HEADER (mk/fuzz.mk finds the one that declares
@@ -81,6 +81,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #endif
 	config_free(cf);
 	config_errors_free(&errs);
+#ifdef EKKOD_H
+	/* what "ekkod -s" reads of a broken file: a string that fits, or -1 */
+	{
+		char pf[64];
+		int r = config_pidfile_scan(text, pf, sizeof(pf));
+
+		CHECK(r == -1 || (r == 0 && strlen(pf) < sizeof(pf)));
+	}
+#endif
 	free(text);
 	return 0;
 }
