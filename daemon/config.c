@@ -1,14 +1,16 @@
 /*
  * config.c -- read, validate and default the configuration.
  *
- * libconfig parses; this file checks every key against a table, so an
+ * libconfig parses; this file checks every key against one table, so an
  * unknown key, a wrong type or a value out of range is an error naming
- * file and line.  Errors are collected, not stopped at: "ekkod -t" and a
- * refused reload report all of them.  The same function serves -t, start
- * and reload, so they can never disagree.
+ * file, line and the key's full path.  Each key is one row: its path,
+ * type, where it lands, range and default.  The defaults are libconfig
+ * text, walked by the same code as a config file, so the built-in
+ * configuration and a file that spells it out can never differ.  Errors
+ * are collected, not stopped at: "ekkod -t" and a refused reload report
+ * all of them.  The same function serves -t, start and reload.
  */
 #include <errno.h>
-#include <libconfig.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,16 +18,124 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "ekkod.h"
+#include "config.h"
 #include "util.h"
 
-struct key {
-	const char	*name;
-	void		(*fn)(struct cfgctx *, config_setting_t *);
+static key_fn	config_workers, config_log_facility, config_log_level;
+
+static const char *const mode_names[] = { "echo", "command", NULL };
+/* in the order of enum framing */
+static const char *const framing_names[] = { "raw", "line", "fixed",
+    "length", NULL };
+
+/* Where a field lands, and its size: in struct config, in a listener. */
+#define CF(f)	.off = offsetof(struct config, f),			\
+		.size = sizeof(((struct config *)0)->f)
+#define LF(f)	.off = offsetof(struct listener_conf, f),		\
+		.size = sizeof(((struct listener_conf *)0)->f)
+#define KEY(p, t)	.path = (p), .type = (t)
+#define RANGE(lo, hi)	.min = (lo), .max = (hi)
+#define YEAR		(86400L * 365)
+
+static const struct key keys[] = {
+	{ KEY("workers", KEY_FN), CF(workers), RANGE(1, MAX_WORKERS),
+	    .def = "2", .fn = config_workers },
+	{ KEY("user", KEY_STR), CF(user), .def = "\"\"" },
+	{ KEY("group", KEY_STR), CF(group), .def = "\"\"" },
+	{ KEY("pidfile", KEY_STR), CF(pidfile), .def = "\"\"" },
+	{ KEY("shutdown_timeout", KEY_INT), CF(shutdown_timeout),
+	    RANGE(0, 3600), .def = "10" },
+	/* Workers beat at least once a second; less than 2 s would race. */
+	{ KEY("worker_timeout", KEY_INT), CF(worker_timeout), RANGE(2, 3600),
+	    .def = "30" },
+	{ KEY("log", KEY_GROUP) },
+	{ KEY("log.facility", KEY_FN), CF(log_facility),
+	    .def = "\"daemon\"", .fn = config_log_facility },
+	{ KEY("log.level", KEY_FN), CF(log_level), .def = "\"info\"",
+	    .fn = config_log_level },
+	{ KEY("log.ident", KEY_STR), CF(log_ident), .def = "\"ekkod\"" },
+	{ KEY("limits", KEY_GROUP) },
+	{ KEY("limits.max_connections", KEY_INT), CF(limits.max_connections),
+	    RANGE(1, 10000000), .def = "10000" },
+	{ KEY("limits.per_ip_connections", KEY_INT),
+	    CF(limits.per_ip_connections), RANGE(0, 10000000), .def = "0" },
+	{ KEY("limits.max_frame", KEY_INT), CF(limits.max_frame),
+	    RANGE(1, 256L << 20), .def = "1048576" },
+	{ KEY("limits.idle_timeout", KEY_INT), CF(limits.idle_timeout),
+	    RANGE(0, YEAR), .def = "300" },
+	{ KEY("limits.frame_timeout", KEY_INT), CF(limits.frame_timeout),
+	    RANGE(0, YEAR), .def = "30" },
+	{ KEY("limits.write_timeout", KEY_INT), CF(limits.write_timeout),
+	    RANGE(0, YEAR), .def = "30" },
+	{ KEY("limits.max_output", KEY_INT), CF(limits.max_output),
+	    RANGE(1024, 1L << 30), .def = "4194304" },
+	{ KEY("tcp", KEY_GROUP) },
+	{ KEY("tcp.nodelay", KEY_BOOL), CF(tcp.nodelay), .def = "true" },
+	{ KEY("tcp.keepalive", KEY_BOOL), CF(tcp.keepalive), .def = "true" },
+	{ KEY("tcp.backlog", KEY_INT), CF(tcp.backlog), RANGE(1, 65535),
+	    .def = "511" },
+	{ KEY("tcp.rcvbuf", KEY_INT), CF(tcp.rcvbuf), RANGE(0, 64 << 20),
+	    .def = "0" },
+	{ KEY("tcp.sndbuf", KEY_INT), CF(tcp.sndbuf), RANGE(0, 64 << 20),
+	    .def = "0" },
+	{ KEY("tcp.reuseport", KEY_BOOL), CF(tcp.reuseport), .def = "false" },
+	{ KEY("admin_allow", KEY_CIDRS), CF(admin_allow),
+	    .off2 = offsetof(struct config, nadmin),
+	    .def = "[ \"127.0.0.0/8\", \"::1/128\" ]" },
+	{ KEY("listeners", KEY_FN), RANGE(1, MAX_LISTENERS),
+	    .def = "( { address = \"0.0.0.0\"; port = 8888; mode = \"echo\"; "
+	    "framing = \"raw\"; }, { address = \"127.0.0.1\"; port = 8889; "
+	    "mode = \"command\"; framing = \"length\"; } )",
+	    .fn = config_listeners },
+	{ KEY("listeners.address", KEY_FN), LF(address),
+	    .fn = config_listener_address, .flags = KEY_REQUIRED },
+	{ KEY("listeners.port", KEY_INT), LF(port), RANGE(1, 65535),
+	    .flags = KEY_REQUIRED },
+	{ KEY("listeners.mode", KEY_NAME), LF(mode), .def = "\"echo\"",
+	    .names = mode_names, .noun = "mode" },
+	{ KEY("listeners.framing", KEY_NAME), LF(framer.kind),
+	    .def = "\"raw\"", .names = framing_names, .noun = "framing" },
+	{ KEY("listeners.frame_size", KEY_INT), LF(framer.frame_size),
+	    RANGE(1, 256L << 20) },
+	{ KEY("listeners.delimiter", KEY_FN), LF(framer.delim),
+	    RANGE(1, FRAME_DELIM_MAX), .def = "\"\\n\"",
+	    .fn = config_listener_delimiter },
+	{ KEY("listeners.allow", KEY_CIDRS), LF(allow),
+	    .off2 = offsetof(struct listener_conf, nallow) },
+	{ KEY("listeners.deny", KEY_CIDRS), LF(deny),
+	    .off2 = offsetof(struct listener_conf, ndeny) },
 };
 
-static void	config_walk(struct cfgctx *, config_setting_t *,
-		    const struct key *, const char *);
+_Static_assert(nitems(keys) <= 64, "cfgctx.seen has a bit a row");
+
+/* The whole table, for the walker and for the documentation's test. */
+const struct key *
+config_keys(size_t *n)
+{
+	*n = nitems(keys);
+	return keys;
+}
+
+/* The row of a path ("limits.max_frame", "listeners.port"), or NULL. */
+const struct key *
+config_key(const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < nitems(keys); i++)
+		if (strcmp(keys[i].path, path) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/* Was the key at path given in the listener being walked? */
+int
+config_seen(const struct cfgctx *x, const char *path)
+{
+	const struct key *k = config_key(path);
+
+	return k != NULL && (x->seen & (1ULL << (k - keys))) != 0;
+}
 
 /* Append one formatted message to the error list. */
 static void __attribute__((format(printf, 2, 3)))
@@ -85,11 +195,11 @@ config_errors_free(struct config_errors *e)
 const char *
 config_mode_name(enum mode m)
 {
-	return m == MODE_ECHO ? "echo" : "command";
+	return mode_names[m];
 }
 
 /* Fetch an integer setting within [min, max]; -1 after an error. */
-int
+static int
 config_int(struct cfgctx *x, config_setting_t *s, const char *what,
     long min, long max, long *v)
 {
@@ -107,18 +217,6 @@ config_int(struct cfgctx *x, config_setting_t *s, const char *what,
 		return -1;
 	}
 	*v = (long)n;
-	return 0;
-}
-
-/* Fetch a boolean setting; -1 after an error. */
-static int
-config_bool(struct cfgctx *x, config_setting_t *s, const char *what, int *v)
-{
-	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
-		config_error(x, s, "%s: expected true or false", what);
-		return -1;
-	}
-	*v = config_setting_get_bool(s);
 	return 0;
 }
 
@@ -141,19 +239,43 @@ config_str(struct cfgctx *x, config_setting_t *s, const char *what,
 	return v;
 }
 
-/* Copy a string setting into dst. */
+/* Store v in an int, long or size_t field of size bytes. */
 static void
-config_copy_str(struct cfgctx *x, config_setting_t *s, const char *what,
-    char *dst, size_t len)
+config_store(void *field, size_t size, long v)
 {
-	const char *v;
+	int i = (int)v;
 
-	if ((v = config_str(x, s, what, len)) != NULL)
-		util_strlcpy(dst, v, len);
+	if (size == sizeof(int))
+		memcpy(field, &i, sizeof(i));
+	else if (size == sizeof(long))
+		memcpy(field, &v, sizeof(v));
 }
 
-/* Parse a list or array of CIDR strings into a new array. */
-void
+/* KEY_NAME: one of the row's names, stored as its index. */
+static void
+config_name(struct cfgctx *x, config_setting_t *s, const struct key *k,
+    const char *what, void *field)
+{
+	char list[128] = "";
+	const char *v;
+	int i;
+
+	if ((v = config_str(x, s, what, 32)) == NULL)
+		return;
+	for (i = 0; k->names[i] != NULL; i++) {
+		if (strcmp(k->names[i], v) == 0) {
+			config_store(field, k->size, i);
+			return;
+		}
+		snprintf(list + strlen(list), sizeof(list) - strlen(list),
+		    "%s%s", i ? ", " : "", k->names[i]);
+	}
+	config_error(x, s, "%s: unknown %s \"%s\" (%s)", what, k->noun, v,
+	    list);
+}
+
+/* KEY_CIDRS: a list or array of CIDR strings into a new array. */
+static void
 config_cidrs(struct cfgctx *x, config_setting_t *s, const char *what,
     struct cidr **out, size_t *nout)
 {
@@ -182,238 +304,64 @@ config_cidrs(struct cfgctx *x, config_setting_t *s, const char *what,
 	}
 }
 
-/* workers = N | "auto" */
+/* Set one key from its setting, by its row's type. */
 static void
-config_workers(struct cfgctx *x, config_setting_t *s)
+config_set(struct cfgctx *x, config_setting_t *s, const struct key *k,
+    const char *what, void *base)
 {
-	long v;
-
-	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
-		if (strcmp(config_setting_get_string(s), "auto") != 0) {
-			config_error(x, s, "workers: expected an integer "
-			    ">= 1 or \"auto\"");
-			return;
-		}
-		x->cf->workers_auto = 1;
-		x->cf->workers = proc_cpu_count();
-		if (x->cf->workers > MAX_WORKERS)
-			x->cf->workers = MAX_WORKERS;
-		return;
-	}
-	if (config_int(x, s, "workers", 1, MAX_WORKERS, &v) == 0) {
-		x->cf->workers = (int)v;
-		x->cf->workers_auto = 0;
-	}
-}
-
-static void
-config_user(struct cfgctx *x, config_setting_t *s)
-{
-	config_copy_str(x, s, "user", x->cf->user, sizeof(x->cf->user));
-}
-
-static void
-config_group(struct cfgctx *x, config_setting_t *s)
-{
-	config_copy_str(x, s, "group", x->cf->group, sizeof(x->cf->group));
-}
-
-static void
-config_pidfile(struct cfgctx *x, config_setting_t *s)
-{
-	config_copy_str(x, s, "pidfile", x->cf->pidfile,
-	    sizeof(x->cf->pidfile));
-}
-
-static void
-config_shutdown_timeout(struct cfgctx *x, config_setting_t *s)
-{
-	long v;
-
-	if (config_int(x, s, "shutdown_timeout", 0, 3600, &v) == 0)
-		x->cf->shutdown_timeout = (int)v;
-}
-
-static void
-config_worker_timeout(struct cfgctx *x, config_setting_t *s)
-{
-	long v;
-
-	/* Workers beat at least once a second; less than 2 s would race. */
-	if (config_int(x, s, "worker_timeout", 2, 3600, &v) == 0)
-		x->cf->worker_timeout = (int)v;
-}
-
-static void
-config_log_facility(struct cfgctx *x, config_setting_t *s)
-{
+	char *field = (char *)base + k->off, scope[64];
 	const char *v;
-	int f;
+	long n;
 
-	if ((v = config_str(x, s, "log.facility", 32)) == NULL)
-		return;
-	if ((f = log_facility_from_name(v)) == -1)
-		config_error(x, s, "log.facility: unknown facility \"%s\" "
-		    "(daemon, user, local0..local7)", v);
-	else
-		x->cf->log_facility = f;
+	switch (k->type) {
+	case KEY_GROUP:
+		snprintf(scope, sizeof(scope), "%s.", k->path);
+		config_walk(x, s, scope, scope, base);
+		break;
+	case KEY_INT:
+		if (config_int(x, s, what, k->min, k->max, &n) == 0)
+			config_store(field, k->size, n);
+		break;
+	case KEY_BOOL:
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			config_error(x, s, "%s: expected true or false", what);
+		else
+			config_store(field, k->size,
+			    config_setting_get_bool(s));
+		break;
+	case KEY_STR:
+		if ((v = config_str(x, s, what, k->size)) != NULL)
+			util_strlcpy(field, v, k->size);
+		break;
+	case KEY_NAME:
+		config_name(x, s, k, what, field);
+		break;
+	case KEY_CIDRS:
+		config_cidrs(x, s, what, (struct cidr **)(void *)field,
+		    (size_t *)(void *)((char *)base + k->off2));
+		break;
+	case KEY_FN:
+		k->fn(x, s, what, base);
+		break;
+	}
 }
 
-static void
-config_log_level(struct cfgctx *x, config_setting_t *s)
+/*
+ * Walk the members of group g through the table: scope is the path of
+ * the group's rows ("", "log.", "listeners."), where the same for
+ * messages ("listeners.[2]."), base the struct the rows land in.
+ */
+void
+config_walk(struct cfgctx *x, config_setting_t *g, const char *scope,
+    const char *where, void *base)
 {
-	const char *v;
-	int l;
-
-	if ((v = config_str(x, s, "log.level", 32)) == NULL)
-		return;
-	if ((l = log_level_from_name(v)) == -1)
-		config_error(x, s, "log.level: unknown level \"%s\" (emerg, "
-		    "alert, crit, err, warning, notice, info, debug)", v);
-	else
-		x->cf->log_level = l;
-}
-
-static void
-config_log_ident(struct cfgctx *x, config_setting_t *s)
-{
-	config_copy_str(x, s, "log.ident", x->cf->log_ident,
-	    sizeof(x->cf->log_ident));
-}
-
-static const struct key log_keys[] = {
-	{ "facility", config_log_facility },
-	{ "level", config_log_level },
-	{ "ident", config_log_ident },
-	{ NULL, NULL }
-};
-
-static void
-config_log(struct cfgctx *x, config_setting_t *s)
-{
-	config_walk(x, s, log_keys, "log.");
-}
-
-/* A limits.* integer: name, range and where it goes. */
-#define LIMIT(fname, min, max)						\
-static void								\
-config_limit_##fname(struct cfgctx *x, config_setting_t *s)		\
-{									\
-	config_int(x, s, "limits." #fname, min, max,			\
-	    &x->cf->limits.fname);					\
-}
-
-LIMIT(max_connections, 1, 10000000)
-LIMIT(per_ip_connections, 0, 10000000)
-LIMIT(max_frame, 1, 256L << 20)
-LIMIT(idle_timeout, 0, 86400 * 365)
-LIMIT(frame_timeout, 0, 86400 * 365)
-LIMIT(write_timeout, 0, 86400 * 365)
-LIMIT(max_output, 1024, 1L << 30)
-
-static const struct key limit_keys[] = {
-	{ "max_connections", config_limit_max_connections },
-	{ "per_ip_connections", config_limit_per_ip_connections },
-	{ "max_frame", config_limit_max_frame },
-	{ "idle_timeout", config_limit_idle_timeout },
-	{ "frame_timeout", config_limit_frame_timeout },
-	{ "write_timeout", config_limit_write_timeout },
-	{ "max_output", config_limit_max_output },
-	{ NULL, NULL }
-};
-
-static void
-config_limits(struct cfgctx *x, config_setting_t *s)
-{
-	config_walk(x, s, limit_keys, "limits.");
-}
-
-/* A tcp.* boolean. */
-#define TCPBOOL(fname)							\
-static void								\
-config_tcp_##fname(struct cfgctx *x, config_setting_t *s)		\
-{									\
-	config_bool(x, s, "tcp." #fname, &x->cf->tcp.fname);		\
-}
-
-/* A tcp.* integer. */
-#define TCPINT(fname, min, max)						\
-static void								\
-config_tcp_##fname(struct cfgctx *x, config_setting_t *s)		\
-{									\
-	long v;								\
-									\
-	if (config_int(x, s, "tcp." #fname, min, max, &v) == 0)	\
-		x->cf->tcp.fname = (int)v;				\
-}
-
-TCPBOOL(nodelay)
-TCPBOOL(keepalive)
-TCPBOOL(reuseport)
-TCPINT(backlog, 1, 65535)
-TCPINT(rcvbuf, 0, 64 << 20)
-TCPINT(sndbuf, 0, 64 << 20)
-
-static const struct key tcp_keys[] = {
-	{ "nodelay", config_tcp_nodelay },
-	{ "keepalive", config_tcp_keepalive },
-	{ "backlog", config_tcp_backlog },
-	{ "rcvbuf", config_tcp_rcvbuf },
-	{ "sndbuf", config_tcp_sndbuf },
-	{ "reuseport", config_tcp_reuseport },
-	{ NULL, NULL }
-};
-
-static void
-config_tcp(struct cfgctx *x, config_setting_t *s)
-{
-	config_walk(x, s, tcp_keys, "tcp.");
-}
-
-static void
-config_admin_allow(struct cfgctx *x, config_setting_t *s)
-{
-	config_cidrs(x, s, "admin_allow", &x->cf->admin_allow,
-	    &x->cf->nadmin);
-}
-
-/* Default listeners, as SPEC section 5 gives them. */
-static const struct {
-	const char	*address;
-	int		 port;
-	enum mode	 mode;
-	enum framing	 framing;
-} default_listeners[] = {
-	{ "0.0.0.0", 8888, MODE_ECHO, FRAMING_RAW },
-	{ "127.0.0.1", 8889, MODE_COMMAND, FRAMING_LENGTH },
-};
-
-static const struct key root_keys[] = {
-	{ "workers", config_workers },
-	{ "user", config_user },
-	{ "group", config_group },
-	{ "pidfile", config_pidfile },
-	{ "shutdown_timeout", config_shutdown_timeout },
-	{ "worker_timeout", config_worker_timeout },
-	{ "log", config_log },
-	{ "limits", config_limits },
-	{ "tcp", config_tcp },
-	{ "admin_allow", config_admin_allow },
-	{ "listeners", config_listeners },
-	{ NULL, NULL }
-};
-
-/* Dispatch each member of a group through its key table. */
-static void
-config_walk(struct cfgctx *x, config_setting_t *g, const struct key *keys,
-    const char *prefix)
-{
+	char path[128], what[128];
 	const struct key *k;
 	int i, n;
 
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
 		config_error(x, g, "%.*s: expected a group { ... }",
-		    (int)strlen(prefix) - 1, prefix);
+		    (int)strlen(where) - 1, where);
 		return;
 	}
 	n = config_setting_length(g);
@@ -421,67 +369,162 @@ config_walk(struct cfgctx *x, config_setting_t *g, const struct key *keys,
 		config_setting_t *s = config_setting_get_elem(g, i);
 		const char *name = config_setting_name(s);
 
-		for (k = keys; k->name != NULL; k++)
-			if (strcmp(k->name, name) == 0)
-				break;
-		if (k->name == NULL)
-			config_error(x, s, "unknown key \"%s%s\"", prefix, name);
-		else
-			k->fn(x, s);
+		snprintf(path, sizeof(path), "%s%s", scope, name);
+		snprintf(what, sizeof(what), "%s%s", where, name);
+		if ((k = config_key(path)) == NULL) {
+			config_error(x, s, "unknown key \"%s\"", what);
+			continue;
+		}
+		x->seen |= 1ULL << (k - keys);
+		config_set(x, s, k, what, base);
 	}
 }
 
-/* Set one built-in default listener. */
-static void
-config_default_listener(struct listener_conf *l, int i)
+/*
+ * The defaults of the rows in scope ("" for the root with its groups,
+ * "listeners." for one listener) as libconfig text.
+ */
+void
+config_default_text(const char *scope, char *buf, size_t len)
 {
-	memset(l, 0, sizeof(*l));
-	l->fd = -1;
-	util_strlcpy(l->address, default_listeners[i].address,
-	    sizeof(l->address));
-	l->port = default_listeners[i].port;
-	l->mode = default_listeners[i].mode;
-	l->framer.kind = default_listeners[i].framing;
-	l->framer.delim[0] = '\n';
-	l->framer.delim_len = 1;
-	net_parse_addr(l->address, l->port, &l->addr);
+	size_t i, sl = strlen(scope), off = 0;
+	const char *name, *open = NULL;
+
+	buf[0] = '\0';
+	for (i = 0; i < nitems(keys) && off < len; i++) {
+		const struct key *k = &keys[i];
+
+		if (strncmp(k->path, scope, sl) != 0 || (sl == 0 &&
+		    strncmp(k->path, LISTENER_SCOPE, strlen(LISTENER_SCOPE))
+		    == 0))
+			continue;
+		name = k->path + sl;
+		if (open != NULL && strncmp(name, open, strlen(open)) != 0) {
+			off += (size_t)snprintf(buf + off, len - off, "}; ");
+			open = NULL;
+		}
+		if (k->type == KEY_GROUP) {
+			off += (size_t)snprintf(buf + off, len - off,
+			    "%s = { ", name);
+			open = name;
+		} else if (k->def != NULL)
+			off += (size_t)snprintf(buf + off, len - off,
+			    "%s = %s; ", strrchr(name, '.') ?
+			    strrchr(name, '.') + 1 : name, k->def);
+	}
+	if (open != NULL && off < len)
+		snprintf(buf + off, len - off, "}; ");
 }
 
-/* The built-in configuration of SPEC section 5. */
+/* workers = N | "auto" */
+static void
+config_workers(struct cfgctx *x, config_setting_t *s, const char *what,
+    void *base)
+{
+	struct config *cf = base;
+	long v;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		if (strcmp(config_setting_get_string(s), "auto") != 0) {
+			config_error(x, s, "%s: expected an integer >= 1 or "
+			    "\"auto\"", what);
+			return;
+		}
+		cf->workers_auto = 1;
+		cf->workers = proc_cpu_count();
+		if (cf->workers > MAX_WORKERS)
+			cf->workers = MAX_WORKERS;
+		return;
+	}
+	if (config_int(x, s, what, 1, MAX_WORKERS, &v) == 0) {
+		cf->workers = (int)v;
+		cf->workers_auto = 0;
+	}
+}
+
+static void
+config_log_facility(struct cfgctx *x, config_setting_t *s, const char *what,
+    void *base)
+{
+	struct config *cf = base;
+	const char *v;
+	int f;
+
+	if ((v = config_str(x, s, what, 32)) == NULL)
+		return;
+	if ((f = log_facility_from_name(v)) == -1)
+		config_error(x, s, "%s: unknown facility \"%s\" (daemon, "
+		    "user, local0..local7)", what, v);
+	else
+		cf->log_facility = f;
+}
+
+static void
+config_log_level(struct cfgctx *x, config_setting_t *s, const char *what,
+    void *base)
+{
+	struct config *cf = base;
+	const char *v;
+	int l;
+
+	if ((v = config_str(x, s, what, 32)) == NULL)
+		return;
+	if ((l = log_level_from_name(v)) == -1)
+		config_error(x, s, "%s: unknown level \"%s\" (emerg, alert, "
+		    "crit, err, warning, notice, info, debug)", what, v);
+	else
+		cf->log_level = l;
+}
+
+/* Values that follow from other keys, settled after the walk. */
+static void
+config_settle(struct config *cf)
+{
+	size_t i;
+
+	for (i = 0; i < cf->nlisteners; i++)
+		cf->listeners[i].framer.max_frame =
+		    (size_t)cf->limits.max_frame;
+}
+
+/*
+ * Walk libconfig text (the defaults) onto base; -1 if it does not
+ * parse or walk cleanly, which would be a bug in the table.
+ */
+int
+config_walk_text(struct cfgctx *x, const char *text, const char *scope,
+    const char *where, void *base)
+{
+	config_t lc;
+	int before = x->errs->n, r = -1;
+
+	config_init(&lc);
+	if (config_read_string(&lc, text) == CONFIG_TRUE) {
+		config_walk(x, config_root_setting(&lc), scope, where, base);
+		r = x->errs->n > before ? -1 : 0;
+	}
+	config_destroy(&lc);
+	return r;
+}
+
+/* The built-in configuration of SPEC section 5: the table's defaults. */
 struct config *
 config_defaults(void)
 {
-	struct config *cf;
-	size_t i;
+	struct config_errors errs = { 0, NULL };
+	struct cfgctx x = { .name = "(built-in defaults)", .errs = &errs };
+	char text[2048];
 
-	if ((cf = calloc(1, sizeof(*cf))) == NULL)
+	if ((x.cf = calloc(1, sizeof(*x.cf))) == NULL)
 		return NULL;
-	cf->workers = 2;
-	cf->shutdown_timeout = 10;
-	cf->worker_timeout = 30;
-	cf->log_facility = LOG_DAEMON;
-	cf->log_level = LOG_INFO;
-	util_strlcpy(cf->log_ident, "ekkod", sizeof(cf->log_ident));
-	cf->limits = (struct limits_conf){ 10000, 0, 1048576, 300, 30, 30,
-	    4194304 };
-	cf->tcp = (struct tcp_conf){ 1, 1, 511, 0, 0, 0 };
-	cf->admin_allow = calloc(2, sizeof(*cf->admin_allow));
-	cf->listeners = calloc(nitems(default_listeners),
-	    sizeof(*cf->listeners));
-	if (cf->admin_allow == NULL || cf->listeners == NULL) {
-		config_free(cf);
+	config_default_text("", text, sizeof(text));
+	if (config_walk_text(&x, text, "", "", x.cf) == -1) {
+		config_errors_free(&errs);
+		config_free(x.cf);
 		return NULL;
 	}
-	cidr_parse("127.0.0.0/8", &cf->admin_allow[0], NULL, 0);
-	cidr_parse("::1/128", &cf->admin_allow[1], NULL, 0);
-	cf->nadmin = 2;
-	for (i = 0; i < nitems(default_listeners); i++) {
-		config_default_listener(&cf->listeners[i], (int)i);
-		cf->listeners[i].framer.max_frame =
-		    (size_t)cf->limits.max_frame;
-	}
-	cf->nlisteners = nitems(default_listeners);
-	return cf;
+	config_settle(x.cf);
+	return x.cf;
 }
 
 /* Release a configuration. */
@@ -502,9 +545,9 @@ config_free(struct config *cf)
 	free(cf);
 }
 
-/* Values that depend on other keys, settled after the walk. */
+/* Checks across keys, once all are read. */
 static void
-config_finish(struct cfgctx *x, config_setting_t *root)
+config_check(struct cfgctx *x, config_setting_t *root)
 {
 	struct config *cf = x->cf;
 	size_t i;
@@ -512,21 +555,19 @@ config_finish(struct cfgctx *x, config_setting_t *root)
 	for (i = 0; i < cf->nlisteners; i++) {
 		struct framer *f = &cf->listeners[i].framer;
 
-		f->max_frame = (size_t)cf->limits.max_frame;
 		if (f->kind == FRAMING_FIXED &&
 		    f->frame_size > (size_t)cf->limits.max_frame)
-			config_errors_add(x->errs, "%s:%d: listener %s:%d: "
+			config_errors_add(x->errs, "%s:%d: listeners.[%zu]: "
 			    "frame_size %zu exceeds limits.max_frame %ld",
 			    config_setting_source_file(root) ?
 			    config_setting_source_file(root) : x->name,
-			    cf->listeners[i].line, cf->listeners[i].address,
-			    cf->listeners[i].port, f->frame_size,
+			    cf->listeners[i].line, i, f->frame_size,
 			    cf->limits.max_frame);
 	}
 	/* Dropping to a group but not a user would leave uid 0: refuse. */
 	if (cf->group[0] != '\0' && cf->user[0] == '\0')
 		config_error(x, config_setting_get_member(root, "group"),
-		    "group \"%s\" is set without user: ekkod would keep "
+		    "group: \"%s\" is set without user: ekkod would keep "
 		    "running as root; set user too", cf->group);
 }
 
@@ -544,8 +585,9 @@ config_build(config_t *lc, const char *name, struct config_errors *errs)
 		config_free(x.cf);
 		return NULL;
 	}
-	config_walk(&x, root, root_keys, "");
-	config_finish(&x, root);
+	config_walk(&x, root, "", "", x.cf);
+	config_settle(x.cf);
+	config_check(&x, root);
 	if (errs->n > before) {
 		config_free(x.cf);
 		return NULL;

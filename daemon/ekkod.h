@@ -20,6 +20,7 @@
 #define MAX_WORKERS	256		/* per generation */
 #define SB_SLOTS	(2 * MAX_WORKERS + 16)	/* old + new generation */
 #define CONF_STR	256
+#define MAX_LISTENERS	64
 
 /* ---- config.c, config_listener.c ---- */
 
@@ -88,24 +89,6 @@ struct config_errors {
 	char	**msgs;
 };
 
-/* shared by config.c and config_listener.c (libconfig types) */
-#ifdef LIBCONFIG_VER_MAJOR
-struct cfgctx {
-	const char		*name;		/* file name for messages */
-	struct config_errors	*errs;
-	struct config		*cf;
-};
-
-void		 config_error(struct cfgctx *, config_setting_t *,
-		    const char *, ...) __attribute__((format(printf, 3, 4)));
-int		 config_int(struct cfgctx *, config_setting_t *, const char *,
-		    long, long, long *);
-const char	*config_str(struct cfgctx *, config_setting_t *, const char *,
-		    size_t);
-void		 config_cidrs(struct cfgctx *, config_setting_t *,
-		    const char *, struct cidr **, size_t *);
-void		 config_listeners(struct cfgctx *, config_setting_t *);
-#endif
 
 struct config	*config_defaults(void);
 struct config	*config_load_file(const char *, struct config_errors *);

@@ -7,9 +7,8 @@
 # Each target runs on a copy of its seed corpus in build-fuzz/corpus/, so
 # new inputs never land in the tree; a crash leaves its input in
 # build-fuzz/artifacts/ and fails the run once every target has run.
-# fuzz_config needs the daemon's config loader and is skipped, with a
-# message, until a daemon header declares config_load_string.  Leaks in
-# libconfig itself are suppressed by tests/fuzz/lsan.supp.
+# fuzz_config links the daemon's config loader.  Leaks in libconfig
+# itself are suppressed by tests/fuzz/lsan.supp.
 
 FUZZ_DIR	?= build-fuzz
 FUZZ_CC		?= clang
@@ -18,12 +17,8 @@ FUZZ_OPTS	?=
 FUZZ_CFLAGS	?= -g -O1 -fsanitize=fuzzer,address,undefined \
 		   -fno-sanitize-recover=all -fno-omit-frame-pointer \
 		   -std=c11 -Wall -Wextra
-FUZZ_TARGETS	:= fuzz_frame fuzz_proto fuzz_cidr
+FUZZ_TARGETS	:= fuzz_frame fuzz_proto fuzz_cidr fuzz_config
 
-# The header that declares the loader: daemon/config.h, else ekkod.h.
-FUZZ_CONFIG_HDR	?= $(firstword $(foreach h,daemon/config.h daemon/ekkod.h,\
-		   $(if $(shell grep -ls 'config_load_string' $(h) \
-		   2>/dev/null),$(h))))
 # The daemon's objects, as an archive: the linker takes only what
 # config.c needs (its log and proc helpers), never main.
 FUZZ_DAEMON_SRC	:= $(filter-out daemon/main.c,$(wildcard daemon/*.c))
@@ -34,20 +29,11 @@ FUZZ_CONFIG_CFLAGS = $(shell pkg-config --cflags libconfig 2>/dev/null)
 FUZZ_COMMON_H	:= $(wildcard common/*.h)
 FUZZ_DAEMON_H	:= $(wildcard daemon/*.h)
 
-ifneq ($(FUZZ_CONFIG_HDR),)
-FUZZ_TARGETS	+= fuzz_config
-endif
-
 FUZZ_BINS	:= $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
 
-.PHONY: fuzz fuzz-smoke fuzz-build fuzz-config-note
+.PHONY: fuzz fuzz-smoke fuzz-build
 
-fuzz-config-note:
-	@if [ -z "$(FUZZ_CONFIG_HDR)" ]; then \
-	    echo "fuzz: skipping fuzz_config: no daemon header declares" \
-	    "config_load_string yet"; fi
-
-fuzz-build: fuzz-config-note $(FUZZ_BINS)
+fuzz-build: $(FUZZ_BINS)
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(FUZZ_COMMON_H)
 	@mkdir -p $(@D)
@@ -64,10 +50,9 @@ $(FUZZ_DIR)/libekkod-fuzz.a: $(FUZZ_DAEMON_OBJ)
 	ar rcs $@ $^
 
 $(FUZZ_DIR)/fuzz_config: tests/fuzz/fuzz_config.c $(COMMON_SRC) \
-    $(FUZZ_DIR)/libekkod-fuzz.a $(FUZZ_CONFIG_HDR)
+    $(FUZZ_DIR)/libekkod-fuzz.a $(FUZZ_DAEMON_H)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(CPPFLAGS) -Idaemon \
-	    -DFUZZ_CONFIG_HEADER='"$(notdir $(FUZZ_CONFIG_HDR))"' \
+	$(FUZZ_CC) $(CPPFLAGS) -Idaemon $(FUZZ_CONFIG_CFLAGS) \
 	    $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_DIR)/libekkod-fuzz.a \
 	    $(COMMON_SRC) $(FUZZ_LIBCONFIG) -lm
 

@@ -259,6 +259,6 @@ listeners = ( { address = "127.0.0.1"; port = $P; mode = "echo"; framing = "raw"
 EOF
 	run --separate-stderr timeout 10 "$EKKOD" -t -c "$T/ekkod.conf"
 	[ "$status" -eq 1 ]
-	[ "$stderr" = "$T/ekkod.conf:2: group \"nogroup\" is set without user: ekkod would keep running as root; set user too" ]
+	[ "$stderr" = "$T/ekkod.conf:2: group: \"nogroup\" is set without user: ekkod would keep running as root; set user too" ]
 	refuses_with "is set without user"
 }

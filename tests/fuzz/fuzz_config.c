@@ -3,21 +3,13 @@
  * never crashes or leaks, a refusal always says why, and an accepted
  * config never hands the framers parameters they cannot make progress
  * with.  Also the lenient pidfile scan of "ekkod -s" on the same text.
- *
- * The loader's API comes from daemon/config.h, or from the header named
- * by FUZZ_CONFIG_HEADER (mk/fuzz.mk finds the one that declares
- * config_load_string).
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef FUZZ_CONFIG_HEADER
-#include FUZZ_CONFIG_HEADER
-#else
-#include "config.h"
-#endif
+#include "ekkod.h"
 
 #define CHECK(c) do {							\
 	if (!(c)) {							\
@@ -29,7 +21,6 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-#ifdef EKKOD_H
 /* Framers that frame_next can always make progress with. */
 static void
 check_config(const struct config *cf)
@@ -52,7 +43,6 @@ check_config(const struct config *cf)
 		    cf->listeners[i].port <= 65535);
 	}
 }
-#endif
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -75,13 +65,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(errs.n >= 1);
 	for (i = 0; i < errs.n; i++)
 		CHECK(errs.msgs[i] != NULL && errs.msgs[i][0] != '\0');
-#ifdef EKKOD_H
 	if (cf != NULL)
 		check_config(cf);
-#endif
 	config_free(cf);
 	config_errors_free(&errs);
-#ifdef EKKOD_H
 	/* what "ekkod -s" reads of a broken file: a string that fits, or -1 */
 	{
 		char pf[64];
@@ -89,7 +76,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		CHECK(r == -1 || (r == 0 && strlen(pf) < sizeof(pf)));
 	}
-#endif
 	free(text);
 	return 0;
 }

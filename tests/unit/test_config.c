@@ -433,11 +433,13 @@ static const struct range ranges[] = {
 	{ "tcp = { backlog = %ld; };", "tcp.backlog", 1, 65535, get_backlog },
 	{ "tcp = { rcvbuf = %ld; };", "tcp.rcvbuf", 0, 64L << 20, get_rcvbuf },
 	{ "tcp = { sndbuf = %ld; };", "tcp.sndbuf", 0, 64L << 20, get_sndbuf },
-	{ "listeners = ( { address = \"127.0.0.1\"; port = %ld; } );", "port",
+	{ "listeners = ( { address = \"127.0.0.1\"; port = %ld; } );",
+	    "listeners.[0].port",
 	    1, 65535, get_port },
 	{ "limits = { max_frame = 268435456; };\n"
 	  "listeners = ( { address = \"127.0.0.1\"; port = 7000; "
-	  "framing = \"fixed\"; frame_size = %ld; } );", "frame_size",
+	  "framing = \"fixed\"; frame_size = %ld; } );",
+	    "listeners.[0].frame_size",
 	    1, 256L << 20, get_frame_size },
 };
 
@@ -493,7 +495,7 @@ test_ranges(void)
 	config_free(cf);
 	cf = load("listeners = ( { address = \"127.0.0.1\"; port = 65537L; "
 	    "} );\n");
-	TAP_OK(cf == NULL && has_err_part("port: 65537 is out of range"),
+	TAP_OK(cf == NULL && has_err_part("listeners.[0].port: 65537 is out of range"),
 	    "port = 65537L refused");
 	config_free(cf);
 }
@@ -513,7 +515,7 @@ static const struct {
 	{ "log = { level = \"info\";\n  color = true; };\n", 2,
 	    "unknown key \"log.color\"" },
 	{ "listeners = (\n  { address = \"127.0.0.1\"; port = 7000;\n"
-	  "    tls = true; }\n);\n", 3, "unknown key \"listeners.tls\"" },
+	  "    tls = true; }\n);\n", 3, "unknown key \"listeners.[0].tls\"" },
 	{ "limits = { tcp = { nodelay = true; }; };\n", 1,
 	    "unknown key \"limits.tcp\"" },
 };
@@ -571,23 +573,23 @@ static const struct {
 	    "CIDR strings" },
 	{ "admin_allow = [ 127 ];", "admin_allow: expected a string" },
 	{ "listeners = 5;", "listeners: expected a list ( {...}, ... )" },
-	{ "listeners = ( 5 );", "listeners: each listener is a group "
+	{ "listeners = ( 5 );", "listeners.[0]: each listener is a group "
 	    "{ address = ...; port = ...; }" },
 	{ "listeners = ();", "listeners: need 1 to 64 listeners, not 0" },
-	{ "listeners = ( { address = 127; port = 7000; } );", "address: "
+	{ "listeners = ( { address = 127; port = 7000; } );", "listeners.[0].address: "
 	    "expected a string" },
 	{ "listeners = ( { address = \"127.0.0.1\"; port = \"7000\"; } );",
-	    "port: expected an integer" },
+	    "listeners.[0].port: expected an integer" },
 	{ "listeners = ( { address = \"127.0.0.1\"; port = 7000; mode = "
-	    "\"mirror\"; } );", "mode: unknown mode \"mirror\" (echo, "
+	    "\"mirror\"; } );", "listeners.[0].mode: unknown mode \"mirror\" (echo, "
 	    "command)" },
 	{ "listeners = ( { address = \"127.0.0.1\"; port = 7000; framing = "
-	    "\"chunked\"; } );", "framing: unknown framing \"chunked\" (raw, "
+	    "\"chunked\"; } );", "listeners.[0].framing: unknown framing \"chunked\" (raw, "
 	    "line, fixed, length)" },
 	{ "listeners = ( { address = \"127.0.0.1\"; port = 7000; allow = "
-	    "\"127.0.0.1\"; } );", "allow: expected a list of CIDR strings" },
+	    "\"127.0.0.1\"; } );", "listeners.[0].allow: expected a list of CIDR strings" },
 	{ "listeners = ( { address = \"127.0.0.1\"; port = 7000; deny = "
-	    "[ \"300.0.0.1\" ]; } );", "deny: invalid CIDR \"300.0.0.1\": "
+	    "[ \"300.0.0.1\" ]; } );", "listeners.[0].deny: invalid CIDR \"300.0.0.1\": "
 	    "bad address" },
 };
 
@@ -695,7 +697,7 @@ test_listeners(void)
 	    "    framing = \"line\"; }\n"
 	    ");\n");
 	show_errs();
-	TAP_OK(cf == NULL && errs.n == 1 && has_err_part("listeners: "
+	TAP_OK(cf == NULL && errs.n == 1 && has_err_part("listeners.[2]: "
 	    "duplicate listener 127.0.0.1:8888 (also at line 2)"),
 	    "duplicate listener 127.0.0.1:8888 reported with the first line");
 	config_free(cf);
@@ -717,7 +719,7 @@ test_listeners(void)
 	    "  { address = \"127.0.0.1\"; port = 9001; }\n"
 	    ");\n");
 	TAP_OK(cf != NULL && cf->nlisteners == 4, "different address or "
-	    "port: not duplicates");
+	    "listeners.[0].port: not duplicates");
 	config_free(cf);
 
 	/* IPv6 addresses, with and without brackets. */
@@ -732,28 +734,28 @@ test_listeners(void)
 	/* Names are never resolved. */
 	cf = load("listeners = ( { address = \"localhost\"; port = 9000; } );"
 	    "\n");
-	TAP_OK(cf == NULL && errs.n == 1 && has_err(1, "address: \"localhost\" "
+	TAP_OK(cf == NULL && errs.n == 1 && has_err(1, "listeners.[0].address: \"localhost\" "
 	    "is not a numeric IPv4 or IPv6 address"),
 	    "address localhost refused");
 	config_free(cf);
 	/* One mistake, one message: not also "port is required". */
 	cf = load("listeners = ( { address = \"127.0.0.1\"; port = 0; } );\n");
 	show_errs();
-	TAP_OK(cf == NULL && errs.n == 1 && has_err(1, "port: 0 is out of "
+	TAP_OK(cf == NULL && errs.n == 1 && has_err(1, "listeners.[0].port: 0 is out of "
 	    "range (1..65535)"), "port = 0: exactly one error");
 	config_free(cf);
 	cf = load("listeners = ( { address = \"1.2.3\"; port = 9000; } );\n");
-	TAP_OK(cf == NULL && has_err_part("address: \"1.2.3\" is not a "
+	TAP_OK(cf == NULL && has_err_part("listeners.[0].address: \"1.2.3\" is not a "
 	    "numeric"), "address 1.2.3 refused");
 	config_free(cf);
 
 	/* Required keys. */
 	cf = load("listeners = ( { port = 9000; } );\n");
-	TAP_OK(cf == NULL && has_err(1, "listener: address is required"),
+	TAP_OK(cf == NULL && has_err(1, "listeners.[0]: address is required"),
 	    "listener without address");
 	config_free(cf);
 	cf = load("listeners = ( { address = \"127.0.0.1\"; } );\n");
-	TAP_OK(cf == NULL && has_err(1, "listener: port is required"),
+	TAP_OK(cf == NULL && has_err(1, "listeners.[0]: port is required"),
 	    "listener without port");
 	config_free(cf);
 }
@@ -765,30 +767,30 @@ static const struct {
 } rules[] = {
 	{ "mode = \"command\"; framing = \"length\";", NULL },
 	{ "mode = \"command\"; framing = \"line\";", NULL },
-	{ "mode = \"command\"; framing = \"raw\";", "listener: mode "
+	{ "mode = \"command\"; framing = \"raw\";", "listeners.[0]: mode "
 	    "\"command\" needs framing \"length\" or \"line\", not \"raw\"" },
 	{ "mode = \"command\"; framing = \"fixed\"; frame_size = 8;",
-	    "listener: mode \"command\" needs framing \"length\" or \"line\", "
+	    "listeners.[0]: mode \"command\" needs framing \"length\" or \"line\", "
 	    "not \"fixed\"" },
-	{ "mode = \"command\";", "listener: mode \"command\" needs framing "
+	{ "mode = \"command\";", "listeners.[0]: mode \"command\" needs framing "
 	    "\"length\" or \"line\", not \"raw\"" },
-	{ "framing = \"fixed\";", "listener: framing \"fixed\" needs "
+	{ "framing = \"fixed\";", "listeners.[0]: framing \"fixed\" needs "
 	    "frame_size" },
 	{ "framing = \"fixed\"; frame_size = 1;", NULL },
-	{ "framing = \"fixed\"; frame_size = 0;", "frame_size: 0 is out of "
+	{ "framing = \"fixed\"; frame_size = 0;", "listeners.[0].frame_size: 0 is out of "
 	    "range (1..268435456)" },
-	{ "framing = \"line\"; frame_size = 8;", "listener: frame_size is "
+	{ "framing = \"line\"; frame_size = 8;", "listeners.[0]: frame_size is "
 	    "only for framing \"fixed\"" },
-	{ "framing = \"length\"; delimiter = \";\";", "listener: delimiter "
+	{ "framing = \"length\"; delimiter = \";\";", "listeners.[0]: delimiter "
 	    "is only for framing \"line\"" },
-	{ "delimiter = \";\";", "listener: delimiter is only for framing "
+	{ "delimiter = \";\";", "listeners.[0]: delimiter is only for framing "
 	    "\"line\"" },
-	{ "framing = \"line\"; delimiter = \"\";", "delimiter: must not be "
+	{ "framing = \"line\"; delimiter = \"\";", "listeners.[0].delimiter: must not be "
 	    "empty" },
 	{ "framing = \"line\"; delimiter = \"0123456789abcdef\";", NULL },
 	{ "framing = \"line\"; delimiter = \"0123456789abcdefg\";",
-	    "delimiter: longer than 16 bytes" },
-	{ "framing = \"line\"; delimiter = 10;", "delimiter: expected a "
+	    "listeners.[0].delimiter: longer than 16 bytes" },
+	{ "framing = \"line\"; delimiter = 10;", "listeners.[0].delimiter: expected a "
 	    "string" },
 	{ "mode = \"command\"; framing = \"line\"; delimiter = \"\\r\\n\";",
 	    NULL },
@@ -887,9 +889,10 @@ test_many_errors(void)
 	TAP_OK(has_err_part("log.level: unknown level \"x\"") &&
 	    has_err_part(":9: log.level"), "several errors: log.level on "
 	    "line 9");
-	TAP_OK(has_err(11, "address: \"localhost\" is not a numeric IPv4 or "
-	    "IPv6 address"), "several errors: address on line 11");
-	TAP_OK(has_err(13, "unknown key \"listeners.shiny\""),
+	TAP_OK(has_err(11, "listeners.[0].address: \"localhost\" is not a "
+	    "numeric IPv4 or IPv6 address"), "several errors: address on line "
+	    "11");
+	TAP_OK(has_err(13, "unknown key \"listeners.[1].shiny\""),
 	    "several errors: listener key on line 13");
 	config_free(cf);
 
