@@ -44,7 +44,8 @@ UNIT_BIN	:= $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 # the daemon's objects that unit tests link against (all but main)
 DAEMON_LIB_OBJ	:= $(filter-out $(BUILD)/obj/daemon/main.o,$(DAEMON_OBJ))
 
-.PHONY: all run check unit install deps deps-test clean sanitize valgrind
+.PHONY: all run check unit install deps deps-test clean sanitize valgrind \
+	next
 all: $(BUILD)/ekkod $(BUILD)/ekko
 
 $(BUILD)/obj/%.o: %.c
@@ -74,15 +75,19 @@ run: deps
 
 unit: $(UNIT_BIN)
 
+# A second ekkod that reports another version, for the upgrade tests.
+next:
+	$(MAKE) BUILD=$(BUILD)/next VERSION=$(VERSION)+next $(BUILD)/next/ekkod
+
 check: deps-test
-	$(MAKE) all unit
+	$(MAKE) all unit next
 	@sh tests/run.sh $(BUILD)
 
 # The whole suite against an ASan+UBSan build, in its own build folder.
 sanitize: deps-test
 	$(MAKE) BUILD=build-san CC=clang \
 	    OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    all unit
+	    all unit next
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan.supp \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -135,13 +135,15 @@ enum sig_action {
 	SIG_ACT_STATS,
 	SIG_ACT_MORE,
 	SIG_ACT_FEWER,
-	SIG_ACT_CHILD
+	SIG_ACT_CHILD,
+	SIG_ACT_UPGRADE
 };
 
 int		 sig_from_name(const char *);
 enum sig_action	 sig_action_of(int);
 const char	*sig_name(int);
 void		 sig_block_all(void);
+void		 sig_unblock_all(void);
 int		 sig_master_fd(void);
 void		 sig_worker_setup(void);
 
@@ -156,12 +158,13 @@ int	 proc_cpu_count(void);
 
 int	 pidfile_open(const char *, char *, size_t);
 int	 pidfile_lock(int, const char *, char *, size_t);
+int	 pidfile_write(int, pid_t);
 pid_t	 pidfile_find_master(const char *, char *, size_t);
 void	 pidfile_remove(const char *, int);
 void	 pidfile_status_path(const char *, char *, size_t);
 int	 pidfile_status_open(const char *, char *, size_t);
 size_t	 pidfile_status_format(char *, size_t, unsigned long long,
-	    const char *, const struct config_errors *);
+	    const char *, const struct config_errors *, const char *);
 int	 pidfile_status_write(int, const char *, size_t);
 unsigned long long pidfile_status_parse(char *);
 
@@ -248,6 +251,7 @@ struct scoreboard {
 	_Atomic uint64_t	 respawns;
 	_Atomic uint64_t	 reloads;
 	_Atomic uint64_t	 reloads_failed;
+	_Atomic uint64_t	 upgrades;
 	char			 last_reload[256];
 	uint64_t		 perip_key[2];
 	struct sb_totals	 retired;	/* from workers gone */
@@ -306,6 +310,40 @@ struct wproc {
 	uint64_t	 respawn_ms;
 };
 
+/* An upgrade in progress, as the old master sees it (upgrade.c). */
+#define UPGRADE_MSGS	8
+struct upgrade {
+	pid_t			 pid;		/* the new master, 0: none */
+	int			 chan;		/* our end of the pair */
+	uint64_t		 deadline;	/* "R" by then, or rollback */
+	uint64_t		 kill_ms;	/* SIGKILL when reached */
+	int			 failed;
+	int			 reaped;
+	pid_t			 for_pid;	/* who asked (-s upgrade) */
+	char			 in[1024];
+	size_t			 inlen;
+	char			 msgs[UPGRADE_MSGS][256];
+	int			 nmsgs;
+};
+
+/* What a new master started by an upgrade inherits (EKKOD_UPGRADE). */
+struct upgrade_child {
+	int			 chan;		/* to the old master, or -1 */
+	int			 pidfd;
+	int			 statusfd;
+	uint64_t		 seq;		/* the status file's next seq */
+	uint64_t		 upgrades;
+};
+
+/* The files and links master_main is given, and what it reports. */
+struct master_files {
+	int			 pidfd;
+	int			 statusfd;
+	int			 ready_fd;	/* the daemonizing parent */
+	struct upgrade_child	 parent;	/* when started by an upgrade */
+	int			 owner;		/* out: ours to remove at exit */
+};
+
 struct master {
 	struct config		*cf;		/* the serving generation's */
 	struct listen_set	 ls;
@@ -313,6 +351,9 @@ struct master {
 	struct listen_set	 next_ls;
 	uint64_t		 reload_deadline;
 	int			 reload_pending;
+	pid_t			 reload_for;	/* who asked (for -s reload) */
+	pid_t			 pending_for;
+	pid_t			 requester;	/* the signal being handled */
 	int			 generation;
 	int			 target;	/* workers wanted (TTIN/TTOU) */
 	struct wproc		 w[SB_SLOTS];
@@ -331,11 +372,28 @@ struct master {
 	uint64_t		 watchdog_ms;
 	int			 ready_sent;	/* READY=1 told to systemd */
 	int			 ready_fd;	/* the daemonizing parent */
+	struct upgrade		 up;		/* as the old master */
+	int			 parent_chan;	/* as a new one, until "G" */
+	int			 handed_over;	/* a new master serves */
+	int			 owner;		/* of the pidfile, status */
 };
 
-int	 master_main(struct config *, struct listen_set *, int, int, int);
-void	 master_status_file(struct master *, const char *,
-	    struct config_errors *);
+int	 master_main(struct config *, struct listen_set *,
+	    struct master_files *);
+void	 master_status_file(struct master *, pid_t, const char *,
+	    struct config_errors *, const char *);
+void	 master_handover(struct master *);
+
+/* ---- upgrade.c ---- */
+
+void	 upgrade_init(int, char **);
+int	 upgrade_child_info(struct upgrade_child *);
+void	 upgrade_child_say(int, char, const char *);
+void	 upgrade_start(struct master *);
+void	 upgrade_channel(struct master *);
+int	 upgrade_reaped(struct master *, pid_t, int);
+void	 upgrade_tick(struct master *);
+void	 upgrade_abort(struct master *, const char *);
 
 /* ---- spawn.c ---- */
 
@@ -345,6 +403,7 @@ void	 spawn_reap(struct master *);
 void	 spawn_backoff_tick(struct master *);
 int	 spawn_alive(const struct master *, int);
 void	 spawn_tell(struct master *, int, char);
+const char *spawn_status_text(int, char *, size_t);
 
 /* ---- worker.c ---- */
 

@@ -17,6 +17,10 @@
 
 #define RELOAD_WAIT_GRACE_MS	5000
 
+/* Set when an upgrade started us: what the old master handed over. */
+static struct upgrade_child	 up_child = { .chan = -1, .pidfd = -1,
+    .statusfd = -1 };
+
 struct opts {
 	const char	*conf;
 	int		 conf_given;
@@ -30,12 +34,13 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: ekkod [-c FILE] [-f] [-t] [-s reload|stop|quit|stats] "
-	    "[-V] [-h]\n"
+	    "usage: ekkod [-c FILE] [-f] [-t] "
+	    "[-s reload|upgrade|stop|quit|stats] [-V] [-h]\n"
 	    "  -c FILE  configuration file (default %s)\n"
 	    "  -f       stay in the foreground, log to stderr too\n"
 	    "  -t       check the configuration and exit\n"
-	    "  -s SIG   signal the running master: reload, stop, quit, stats\n"
+	    "  -s SIG   signal the running master: reload, upgrade, stop, quit,"
+	    " stats\n"
 	    "  -V       print the version\n"
 	    "  -h       this help\n", EKKOD_CONF);
 	exit(status);
@@ -61,7 +66,8 @@ main_options(int argc, char **argv, struct opts *o)
 			o->signame = optarg;
 			if (sig_from_name(optarg) == -1) {
 				fprintf(stderr, "ekkod: -s: unknown signal "
-				    "\"%s\" (reload, stop, quit, stats)\n",
+				    "\"%s\" (reload, upgrade, stop, quit, "
+				    "stats)\n",
 				    optarg);
 				usage(2);
 			}
@@ -107,16 +113,30 @@ main_config(struct opts *o, int *defaults)
 			fprintf(stderr, "%s\n", errs.msgs[i]);
 			if (!o->test)
 				syslog(LOG_ERR, "%s", errs.msgs[i]);
+			upgrade_child_say(up_child.chan, 'E', errs.msgs[i]);
 		}
 		config_errors_free(&errs);
 	}
 	return cf;
 }
 
-/* Read the reload status file's record into text: its seq, 0 if none. */
+/* A start-up failure: the old master of an upgrade hears it too. */
+static void __attribute__((noreturn))
+main_fail(const char *msg)
+{
+	upgrade_child_say(up_child.chan, 'E', msg);
+	fatalx("%s", msg);
+}
+
+/*
+ * Read the status file's record into text: its seq, 0 if none, and
+ * also 0 if the record answers another process's request.
+ */
 static unsigned long long
 main_status_seq(const char *path, char *text, size_t len)
 {
+	unsigned long long seq;
+	char mine[32];
 	FILE *fp;
 	size_t n;
 
@@ -126,20 +146,47 @@ main_status_seq(const char *path, char *text, size_t len)
 	n = fread(text, 1, len - 1, fp);
 	fclose(fp);
 	text[n] = '\0';
-	return pidfile_status_parse(text);
+	seq = pidfile_status_parse(text);
+	snprintf(mine, sizeof(mine), "\nfor %d\n", (int)getpid());
+	if (strstr(text, "\nfor ") != NULL && strstr(text, mine) == NULL)
+		return 0;
+	return seq;
 }
 
-/* Print a reload outcome and turn it into an exit code. */
-static int
-main_reload_result(const char *text)
+/* The value of a "key value" line of a status record, or "?". */
+static const char *
+main_status_value(const char *text, const char *key, char *buf, size_t len)
 {
+	char pat[32];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\n%s ", key);
+	if ((p = strstr(text, pat)) == NULL)
+		return "?";
+	p += strlen(pat);
+	snprintf(buf, len, "%.*s", (int)strcspn(p, "\n"), p);
+	return buf;
+}
+
+/* Print a reload or upgrade outcome and turn it into an exit code. */
+static int
+main_outcome(const char *text, int signo, pid_t pid)
+{
+	char v1[32], v2[64];
 	const char *p;
 	int ok = strstr(text, "\nresult ok\n") != NULL;
 
 	for (p = text; (p = strstr(p, "\nerror ")) != NULL; p++)
 		fprintf(stderr, "%.*s\n", (int)strcspn(p + 7, "\n"), p + 7);
-	if (ok)
+	if (ok && signo == SIGUSR2)
+		printf("ekkod: upgraded: pid %s, version %s\n",
+		    main_status_value(text, "pid", v1, sizeof(v1)),
+		    main_status_value(text, "version", v2, sizeof(v2)));
+	else if (ok)
 		printf("ekkod: reload done: new generation serving\n");
+	else if (signo == SIGUSR2)
+		fprintf(stderr, "ekkod: upgrade refused or rolled back; pid %d "
+		    "keeps serving\n", (int)pid);
 	else
 		fprintf(stderr, "ekkod: reload refused; the old "
 		    "configuration keeps serving\n");
@@ -147,11 +194,12 @@ main_reload_result(const char *text)
 }
 
 /*
- * -s reload: send HUP, then wait (bounded) for the master to record the
- * outcome in the status file beside the pidfile.
+ * -s reload and -s upgrade: send the signal, then wait (bounded) for
+ * the master to record the outcome in the status file.
  */
 static int
-main_reload_wait(const char *pidfile, int worker_timeout, pid_t pid)
+main_wait_outcome(const char *pidfile, int worker_timeout, pid_t pid,
+    int signo)
 {
 	char path[CONF_STR + 16], text[8192];
 	unsigned long long seq0;
@@ -159,7 +207,7 @@ main_reload_wait(const char *pidfile, int worker_timeout, pid_t pid)
 
 	pidfile_status_path(pidfile, path, sizeof(path));
 	seq0 = main_status_seq(path, text, sizeof(text));
-	if (kill(pid, SIGHUP) == -1) {
+	if (kill(pid, signo) == -1) {
 		fprintf(stderr, "ekkod: kill %d: %s\n", (int)pid,
 		    strerror(errno));
 		return 1;
@@ -168,11 +216,12 @@ main_reload_wait(const char *pidfile, int worker_timeout, pid_t pid)
 	    RELOAD_WAIT_GRACE_MS;
 	while (util_now_ms() < deadline) {
 		if (main_status_seq(path, text, sizeof(text)) > seq0)
-			return main_reload_result(text);
+			return main_outcome(text, signo, pid);
 		usleep(20000);
 	}
-	fprintf(stderr, "ekkod: no reload outcome from pid %d within %d s\n",
-	    (int)pid, worker_timeout + RELOAD_WAIT_GRACE_MS / 1000);
+	fprintf(stderr, "ekkod: no %s outcome from pid %d within %d s\n",
+	    signo == SIGUSR2 ? "upgrade" : "reload", (int)pid,
+	    worker_timeout + RELOAD_WAIT_GRACE_MS / 1000);
 	return 1;
 }
 
@@ -233,8 +282,8 @@ main_signal(const struct opts *o)
 		fprintf(stderr, "ekkod: %s\n", err);
 		return 1;
 	}
-	if (signo == SIGHUP)
-		return main_reload_wait(pidfile, worker_timeout, pid);
+	if (signo == SIGHUP || signo == SIGUSR2)
+		return main_wait_outcome(pidfile, worker_timeout, pid, signo);
 	if (kill(pid, signo) == -1) {
 		fprintf(stderr, "ekkod: kill %d: %s\n", (int)pid,
 		    strerror(errno));
@@ -269,9 +318,10 @@ main_listen(struct config *cf, struct listen_set *ls)
 	char err[512];
 
 	if (listen_adopt_systemd(&passed) > 0)
-		log_info("adopting %d socket(s) from systemd", passed.n);
+		log_info("adopting %d socket(s) from %s", passed.n,
+		    up_child.chan != -1 ? "the old master" : "systemd");
 	if (listen_open(cf, &passed, ls, err, sizeof(err)) == -1)
-		fatalx("%s", err);
+		main_fail(err);
 	listen_close_unused(&passed, ls);
 }
 
@@ -313,15 +363,47 @@ main_cleanup(const char *pidfile, int pidfd, int statusfd)
 }
 
 /*
+ * The pidfile and status file: opened here, or handed over by the old
+ * master of an upgrade (which keeps its own lock until the switch).
+ */
+static void
+main_files(const struct config *cf, struct master_files *f)
+{
+	f->parent = up_child;
+	if (up_child.chan == -1) {
+		main_pidfile(cf, &f->pidfd, &f->statusfd);
+		return;
+	}
+	f->pidfd = up_child.pidfd;
+	f->statusfd = up_child.statusfd;
+}
+
+/* Lock the pidfile; our pid goes in now, or at an upgrade's switch. */
+static void
+main_lock(struct master_files *f, const char *pidfile)
+{
+	char err[512];
+
+	if (f->pidfd == -1)
+		return;
+	if (pidfile_lock(f->pidfd, pidfile, err, sizeof(err)) == -1)
+		main_fail(err);
+	if (up_child.chan == -1 && pidfile_write(f->pidfd, getpid()) == -1)
+		fatal("pidfile %s: writing", pidfile);
+}
+
+/*
  * Start the daemon proper.  cf belongs to the master from here on: a
  * reload replaces and frees it, so what is needed after is copied first.
  */
 static int
 main_run(struct config *cf, const struct opts *o, int defaults)
 {
+	struct master_files f = { .pidfd = -1, .statusfd = -1,
+	    .ready_fd = -1 };
 	struct listen_set ls;
-	int pidfd, statusfd, status, ready_fd = -1;
-	char pidfile[CONF_STR], err[512];
+	char pidfile[CONF_STR];
+	int status;
 
 	log_init(cf->log_ident, cf->log_facility, cf->log_level, 1);
 	if (defaults)
@@ -329,24 +411,27 @@ main_run(struct config *cf, const struct opts *o, int defaults)
 		    "defaults", o->conf);
 	sig_block_all();
 	util_strlcpy(pidfile, cf->pidfile, sizeof(pidfile));
-	main_pidfile(cf, &pidfd, &statusfd);
+	main_files(cf, &f);
 	main_listen(cf, &ls);
 	main_privileges(cf);
 	if (scoreboard_create(cf->limits.max_connections) == -1)
 		fatal("mmap scoreboard");
-	if (!o->foreground) {
-		if ((ready_fd = proc_daemonize()) == -1)
+	if (!o->foreground && up_child.chan == -1) {
+		if ((f.ready_fd = proc_daemonize()) == -1)
 			fatal("daemonize");
 		log_set_foreground(0);
 		sb->master_pid = getpid();
+	} else if (!o->foreground) {
+		/* already detached by the old master; it ran from start_cwd */
+		log_set_foreground(0);
+		(void)!chdir("/");
 	}
 	/* locked by the process that stays, after daemonizing */
-	if (pidfd != -1 && pidfile_lock(pidfd, pidfile, err, sizeof(err)) ==
-	    -1)
-		fatalx("%s", err);
+	main_lock(&f, pidfile);
 	sdnotify_init();
-	status = master_main(cf, &ls, pidfd, statusfd, ready_fd);
-	main_cleanup(pidfile, pidfd, statusfd);
+	status = master_main(cf, &ls, &f);
+	if (f.owner)
+		main_cleanup(pidfile, f.pidfd, f.statusfd);
 	scoreboard_destroy();
 	return status;
 }
@@ -358,9 +443,11 @@ main(int argc, char **argv)
 	struct config *cf;
 	int defaults;
 
+	upgrade_init(argc, argv);
 	main_options(argc, argv, &o);
 	if (o.signame != NULL)
 		return main_signal(&o);
+	upgrade_child_info(&up_child);
 	if ((cf = main_config(&o, &defaults)) == NULL)
 		return 1;
 	if (cf->path == NULL || defaults) {

@@ -31,19 +31,23 @@ static void	master_reload(struct master *);
 /* ---- status for ekkod -s reload and systemd ---- */
 
 /*
- * Record a reload's outcome where "ekkod -s reload" waits for it: a
- * file beside the pidfile, opened before privileges were dropped.
+ * Record a reload's or upgrade's outcome where "ekkod -s" waits for it:
+ * a file beside the pidfile, opened before privileges were dropped.
+ * "for PID" names who asked (the signal's sender), so that two waiters
+ * each take their own outcome.
  */
 void
-master_status_file(struct master *m, const char *result,
-    struct config_errors *errs)
+master_status_file(struct master *m, pid_t for_pid, const char *result,
+    struct config_errors *errs, const char *extra)
 {
-	char buf[8192];
+	char buf[8192], lines[256];
 	size_t len;
 
+	snprintf(lines, sizeof(lines), "for %d\n%s", (int)for_pid,
+	    extra != NULL ? extra : "");
 	m->reload_seq++;
 	len = pidfile_status_format(buf, sizeof(buf),
-	    (unsigned long long)m->reload_seq, result, errs);
+	    (unsigned long long)m->reload_seq, result, errs, lines);
 	if (m->statusfd != -1 && pidfile_status_write(m->statusfd, buf, len)
 	    == -1)
 		log_warn("writing reload status");
@@ -60,11 +64,14 @@ master_sd_status(struct master *m)
 		req += atomic_load(&sb->slot[i].requests);
 	req += atomic_load(&sb->retired.requests);
 	elapsed = m->now - m->status_ms;
-	sdnotify("STATUS=%d workers, generation %d, %llu connections, "
-	    "%llu req/s", atomic_load(&sb->workers_running), m->generation,
-	    (unsigned long long)atomic_load(&sb->conns_active),
-	    (unsigned long long)(elapsed && req >= m->status_requests ?
-	    (req - m->status_requests) * 1000 / elapsed : 0));
+	/* only the service's main process may speak (upgrade.c) */
+	if (m->owner && !m->handed_over)
+		sdnotify("STATUS=%d workers, generation %d, %llu "
+		    "connections, %llu req/s",
+		    atomic_load(&sb->workers_running), m->generation,
+		    (unsigned long long)atomic_load(&sb->conns_active),
+		    (unsigned long long)(elapsed && req >= m->status_requests ?
+		    (req - m->status_requests) * 1000 / elapsed : 0));
 	m->status_ms = m->now;
 	m->status_requests = req;
 }
@@ -100,7 +107,7 @@ master_reload_failed(struct master *m, struct config_errors *errs)
 	atomic_fetch_add(&sb->reloads_failed, 1);
 	util_strlcpy(sb->last_reload, errs->n > 0 ? errs->msgs[0] :
 	    "failed", sizeof(sb->last_reload));
-	master_status_file(m, "failed", errs);
+	master_status_file(m, m->reload_for, "failed", errs, NULL);
 	sdnotify("READY=1\nSTATUS=reload failed: %s",
 	    errs->n > 0 ? errs->msgs[0] : "?");
 }
@@ -167,7 +174,7 @@ master_commit(struct master *m)
 	atomic_store(&sb->workers_configured, m->target);
 	atomic_fetch_add(&sb->reloads, 1);
 	util_strlcpy(sb->last_reload, "ok", sizeof(sb->last_reload));
-	master_status_file(m, "ok", NULL);
+	master_status_file(m, m->reload_for, "ok", NULL, NULL);
 	log_info("reload: generation %d serving %s with %d workers", gen,
 	    m->cf->path, m->target);
 	sdnotify("READY=1");
@@ -195,10 +202,18 @@ master_reload(struct master *m)
 	char err[256];
 	int i;
 
-	if (m->next_cf != NULL || m->stopping) {
-		m->reload_pending = !m->stopping;
+	if (m->up.pid != 0 && !m->up.failed) {
+		m->reload_for = m->requester;
+		master_reload_fail_msg(m, "an upgrade is in progress: reload "
+		    "the new master once it serves");
 		return;
 	}
+	if (m->next_cf != NULL || m->stopping) {
+		m->reload_pending = !m->stopping;
+		m->pending_for = m->requester;
+		return;
+	}
+	m->reload_for = m->requester;
 	sdnotify("RELOADING=1\nMONOTONIC_USEC=%llu",
 	    (unsigned long long)util_now_ns() / 1000);
 	log_info("reload: reading %s", m->cf->path);
@@ -235,6 +250,7 @@ master_reload_tick(struct master *m)
 	if (m->next_cf == NULL) {
 		if (m->reload_pending && !m->stopping) {
 			m->reload_pending = 0;
+			m->requester = m->pending_for;
 			master_reload(m);
 		}
 		return;
@@ -264,9 +280,11 @@ master_stop(struct master *m, int how)
 	if (m->stopping == 'T' || (m->stopping == how))
 		return;
 	log_info("%s stop requested", how == 'T' ? "fast" : "graceful");
-	sdnotify("STOPPING=1");
+	if (!m->handed_over)
+		sdnotify("STOPPING=1");
 	if (m->next_cf != NULL)
 		master_rollback(m, "stop requested");
+	upgrade_abort(m, "stop requested");
 	m->stopping = how;
 	listen_close_all(&m->ls);
 	m->stop_deadline = m->now + (how == 'T' ? STOP_GRACE_MS :
@@ -278,6 +296,76 @@ master_stop(struct master *m, int how)
 			m->w[i].kill_ms = m->stop_deadline;
 		}
 	}
+}
+
+/*
+ * A new master serves (upgrade.c): close our copies of the listeners
+ * (the sockets stay open in it) and drain every worker as a reload
+ * does; the loop ends when the last one is gone.
+ */
+void
+master_handover(struct master *m)
+{
+	int i;
+
+	m->stopping = 'U';
+	listen_close_all(&m->ls);
+	m->stop_deadline = m->now + (uint64_t)m->cf->shutdown_timeout * 1000 +
+	    DRAIN_GRACE_MS;
+	for (i = 0; i < SB_SLOTS; i++) {
+		m->w[i].backoff = 0;
+		if (m->w[i].pid != 0) {
+			spawn_tell(m, i, 'D');
+			m->w[i].kill_ms = m->stop_deadline;
+		}
+	}
+}
+
+/*
+ * As a new master: the old one said "G" (it wrote our pid into the
+ * pidfile and told systemd), or it is gone (EOF) and we take the
+ * pidfile over ourselves.
+ */
+static void
+master_parent(struct master *m)
+{
+	ssize_t n;
+	char c;
+
+	n = read(m->parent_chan, &c, 1);
+	if ((n == -1 && (errno == EAGAIN || errno == EINTR)) ||
+	    (n == 1 && c != 'G'))
+		return;
+	ev_del(&m->ev, m->parent_chan);
+	close(m->parent_chan);
+	m->parent_chan = -1;
+	m->owner = 1;
+	if (n == 1) {
+		log_info("upgrade: serving as the master, pid %d",
+		    (int)getpid());
+		return;
+	}
+	log_warnx("upgrade: the old master is gone; pid %d takes over",
+	    (int)getpid());
+	if (m->pidfd != -1 && pidfile_write(m->pidfd, getpid()) == -1)
+		log_warn("upgrade: writing the pidfile");
+	if (m->ready_sent)
+		sdnotify("READY=1\nMAINPID=%d", (int)getpid());
+}
+
+/* Every worker is ready for the first time: say so to whom waits. */
+static void
+master_first_ready(struct master *m)
+{
+	m->ready_sent = 1;
+	log_info("ready: %d workers serving", m->target);
+	if (m->parent_chan != -1) {
+		/* the old master switches over, then answers "G" */
+		upgrade_child_say(m->parent_chan, 'R', EKKO_VERSION);
+		return;
+	}
+	sdnotify("READY=1\nMAINPID=%d", (int)getpid());
+	proc_ready(&m->ready_fd);
 }
 
 /* ---- the watchdog ---- */
@@ -373,6 +461,7 @@ master_signals(struct master *m)
 	struct signalfd_siginfo si;
 
 	while (read(m->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		m->requester = (pid_t)si.ssi_pid;
 		switch (sig_action_of((int)si.ssi_signo)) {
 		case SIG_ACT_RELOAD:
 			master_reload(m);
@@ -394,6 +483,9 @@ master_signals(struct master *m)
 			break;
 		case SIG_ACT_CHILD:
 			spawn_reap(m);
+			break;
+		case SIG_ACT_UPGRADE:
+			upgrade_start(m);
 			break;
 		case SIG_ACT_NONE:
 			break;
@@ -440,18 +532,15 @@ master_tick(struct master *m)
 
 	spawn_reap(m);
 	master_watchdog(m);
+	upgrade_tick(m);
 	if (!m->stopping) {
 		spawn_backoff_tick(m);
 		master_reload_tick(m);
 		if (m->next_cf == NULL)
 			master_fill(m);
 	}
-	if (!m->ready_sent && master_all_ready(m)) {
-		m->ready_sent = 1;
-		log_info("ready: %d workers serving", m->target);
-		sdnotify("READY=1\nMAINPID=%d", (int)getpid());
-		proc_ready(&m->ready_fd);
-	}
+	if (!m->ready_sent && master_all_ready(m))
+		master_first_ready(m);
 	if (m->now - m->status_ms >= STATUS_EVERY_MS)
 		master_sd_status(m);
 	if (wd && m->now - m->watchdog_ms >= wd / 2) {
@@ -459,7 +548,7 @@ master_tick(struct master *m)
 
 		for (i = 0; i < SB_SLOTS; i++)
 			healthy &= !m->w[i].hung;
-		if (healthy)
+		if (healthy && m->owner && !m->handed_over)
 			sdnotify("WATCHDOG=1");
 		m->watchdog_ms = m->now;
 	}
@@ -479,6 +568,10 @@ master_loop(struct master *m)
 
 			if (p == &m->sigfd)
 				master_signals(m);
+			else if (p == &m->up)
+				upgrade_channel(m);
+			else if (p == &m->parent_chan)
+				master_parent(m);
 			else
 				master_channel(m, p);
 		}
@@ -493,17 +586,22 @@ master_loop(struct master *m)
  * the first generation, supervise, and return the exit status.
  */
 int
-master_main(struct config *cf, struct listen_set *ls, int pidfd,
-    int statusfd, int ready_fd)
+master_main(struct config *cf, struct listen_set *ls,
+    struct master_files *f)
 {
 	static struct master m;
 	int i;
 
 	m.cf = cf;
 	m.ls = *ls;
-	m.pidfd = pidfd;
-	m.statusfd = statusfd;
-	m.ready_fd = ready_fd;
+	m.pidfd = f->pidfd;
+	m.statusfd = f->statusfd;
+	m.ready_fd = f->ready_fd;
+	m.up.chan = -1;
+	m.parent_chan = f->parent.chan;
+	m.owner = m.parent_chan == -1;
+	m.reload_seq = f->parent.seq;
+	atomic_store(&sb->upgrades, f->parent.upgrades);
 	m.generation = 1;
 	m.target = cf->workers;
 	m.now = m.status_ms = m.watchdog_ms = util_now_ms();
@@ -513,17 +611,21 @@ master_main(struct config *cf, struct listen_set *ls, int pidfd,
 	if ((m.sigfd = sig_master_fd()) == -1)
 		fatal("signalfd");
 	if (ev_init(&m.ev, 64) == -1 ||
-	    ev_add(&m.ev, m.sigfd, EPOLLIN, &m.sigfd) == -1)
+	    ev_add(&m.ev, m.sigfd, EPOLLIN, &m.sigfd) == -1 ||
+	    (m.parent_chan != -1 && ev_add(&m.ev, m.parent_chan, EPOLLIN,
+	    &m.parent_chan) == -1))
 		fatal("epoll");
 	master_fill(&m);
 	log_info("started: %d workers, generation 1, config %s",
 	    m.target, cf->path ? cf->path : "(built-in defaults)");
 	master_sd_status(&m);
 	master_loop(&m);
-	log_info("stopped");
+	log_info(m.handed_over ? "stopped: handed over to the new master" :
+	    "stopped");
 	listen_close_all(&m.ls);
 	ev_close(&m.ev);
 	close(m.sigfd);
 	config_free(m.cf);
+	f->owner = m.owner && !m.handed_over;
 	return 0;
 }

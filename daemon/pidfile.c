@@ -28,6 +28,7 @@
 #include "util.h"
 
 #define PIDFILE_MODE	0644
+#define PIDFILE_LOCK_BYTES	2	/* one a master, two in an upgrade */
 #define EKKOD_NAME	"ekkod"
 
 /* Say what is wrong with what open() or fstat() found at path. */
@@ -121,11 +122,15 @@ pidfile_pid_in(int fd)
 	return pid;
 }
 
-/* Who holds a write-conflicting lock on fd: its pid, 0 if nobody. */
+/*
+ * Who holds a lock that conflicts with a write lock on len bytes of fd
+ * from start (len 0: to the end): its pid, 0 if nobody.
+ */
 static pid_t
-pidfile_lock_holder(int fd, short *type)
+pidfile_lock_holder(int fd, off_t start, off_t len, short *type)
 {
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+	    .l_start = start, .l_len = len };
 
 	if (fcntl(fd, F_GETLK, &fl) == -1 || fl.l_type == F_UNLCK)
 		return 0;
@@ -147,7 +152,7 @@ pidfile_open(const char *path, char *err, size_t errlen)
 
 	if ((fd = pidfile_open_private("pidfile", path, err, errlen)) == -1)
 		return -1;
-	if ((holder = pidfile_lock_holder(fd, &type)) != 0) {
+	if ((holder = pidfile_lock_holder(fd, 0, 0, &type)) != 0) {
 		snprintf(err, errlen, "pidfile %s is locked by pid %d: is "
 		    "another ekkod running?", path, (int)holder);
 		close(fd);
@@ -156,31 +161,47 @@ pidfile_open(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
-/* Take the pidfile's lock and write our pid into it. */
+/* Write pid into the pidfile; a reader sees the old pid or the new. */
 int
-pidfile_lock(int fd, const char *path, char *err, size_t errlen)
+pidfile_write(int fd, pid_t pid)
 {
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 	char buf[32];
 	int n;
 
+	/* write first, then cut: never an empty file in between */
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)pid);
+	if (pwrite(fd, buf, (size_t)n, 0) != n || ftruncate(fd, n) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Take one of the pidfile's two lock bytes (the caller writes the pid).
+ * A master locks byte 0 or byte 1, whichever is free: during a binary
+ * upgrade the new master holds the other byte before the old one goes,
+ * so the file is never without a locked master.
+ */
+int
+pidfile_lock(int fd, const char *path, char *err, size_t errlen)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+	    .l_len = PIDFILE_LOCK_BYTES / 2 };
+
 	if (fcntl(fd, F_SETLK, &fl) == -1) {
-		snprintf(err, errlen, "pidfile %s: locking: %s: is another "
-		    "ekkod running?", path, strerror(errno));
-		return -1;
-	}
-	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n) {
-		snprintf(err, errlen, "pidfile %s: writing: %s", path,
-		    strerror(errno));
-		return -1;
+		fl.l_start = PIDFILE_LOCK_BYTES / 2;
+		if (fcntl(fd, F_SETLK, &fl) == -1) {
+			snprintf(err, errlen, "pidfile %s: locking: %s: is "
+			    "another ekkod running?", path, strerror(errno));
+			return -1;
+		}
 	}
 	return 0;
 }
 
 /*
  * Is pid running an ekkod binary?  /proc/PID/exe names it ("ekkod", or
- * "ekkod (deleted)" once a package upgrade replaced the file).  A caller
+ * "ekkod (deleted)" once a package upgrade replaced the file; a copy
+ * beside it such as "ekkod.old" counts too: its name starts so).  A caller
  * that may not read exe (another user's non-dumpable process) falls back
  * on the command name, which is enough since the lock check came first.
  */
@@ -202,12 +223,11 @@ pidfile_is_ekkod(pid_t pid)
 		fclose(fp);
 		exe[n > 0 ? n : 0] = '\0';
 		exe[strcspn(exe, "\n")] = '\0';
-		return strcmp(exe, EKKOD_NAME) == 0;
+		return strncmp(exe, EKKOD_NAME, strlen(EKKOD_NAME)) == 0;
 	}
 	exe[n] = '\0';
 	base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
-	return strcmp(base, EKKOD_NAME) == 0 ||
-	    strcmp(base, EKKOD_NAME " (deleted)") == 0;
+	return strncmp(base, EKKOD_NAME, strlen(EKKOD_NAME)) == 0;
 }
 
 /*
@@ -218,8 +238,8 @@ pidfile_is_ekkod(pid_t pid)
 pid_t
 pidfile_find_master(const char *path, char *err, size_t errlen)
 {
-	short type = F_UNLCK;
-	pid_t holder;
+	short type = F_UNLCK, type1 = F_UNLCK;
+	pid_t holder, holder1;
 	long pid;
 	int fd;
 
@@ -233,17 +253,21 @@ pidfile_find_master(const char *path, char *err, size_t errlen)
 		close(fd);
 		return -1;
 	}
-	holder = pidfile_lock_holder(fd, &type);
+	/* either lock byte: the second is held only during an upgrade */
+	holder = pidfile_lock_holder(fd, 0, 1, &type);
+	holder1 = pidfile_lock_holder(fd, 1, 1, &type1);
 	pid = pidfile_pid_in(fd);
 	close(fd);
-	if (holder == 0) {
+	if (holder == 0 && holder1 == 0) {
 		snprintf(err, errlen, "no running ekkod: pidfile %s is not "
 		    "locked (stale)", path);
 		return -1;
 	}
-	if (pid == -1 || type != F_WRLCK || holder != (pid_t)pid) {
+	if (pid == -1 || !((type == F_WRLCK && holder == (pid_t)pid) ||
+	    (type1 == F_WRLCK && holder1 == (pid_t)pid))) {
 		snprintf(err, errlen, "pidfile %s names pid %ld but is locked "
-		    "by pid %d: not trusting it", path, pid, (int)holder);
+		    "by pid %d: not trusting it", path, pid,
+		    (int)(holder ? holder : holder1));
 		return -1;
 	}
 	if (!pidfile_is_ekkod((pid_t)pid)) {
@@ -296,17 +320,19 @@ pidfile_status_open(const char *pidfile, char *err, size_t errlen)
 }
 
 /*
- * A reload outcome as a record: "seq N", "result ok|failed", one
- * "error ..." line per error, "end".  Returns its length (<= len).
+ * A reload or upgrade outcome as a record: "seq N", "result ok|failed",
+ * extra lines if any (an upgrade's "pid" and "version"), one "error ..."
+ * line per error, "end".  Returns its length (<= len).
  */
 size_t
 pidfile_status_format(char *buf, size_t len, unsigned long long seq,
-    const char *result, const struct config_errors *errs)
+    const char *result, const struct config_errors *errs, const char *extra)
 {
 	size_t off;
 	int i, n;
 
-	n = snprintf(buf, len, "seq %llu\nresult %s\n", seq, result);
+	n = snprintf(buf, len, "seq %llu\nresult %s\n%s", seq, result,
+	    extra != NULL ? extra : "");
 	off = n < 0 ? 0 : (size_t)n;
 	for (i = 0; errs != NULL && i < errs->n && off < len; i++) {
 		n = snprintf(buf + off, len - off, "error %s\n",

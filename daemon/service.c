@@ -65,9 +65,10 @@ service_info_text(struct worker *w, char *buf, size_t len)
 	int n;
 
 	n = snprintf(buf, len, "version %s\npid %d\nuptime %llu\n"
-	    "generation %d\nworkers %d\nconfig %s\nlisteners %zu\n",
-	    EKKO_VERSION, (int)sb->master_pid,
+	    "upgrades %llu\ngeneration %d\nworkers %d\nconfig %s\n"
+	    "listeners %zu\n", EKKO_VERSION, (int)sb->master_pid,
 	    (unsigned long long)(util_now_ms() - sb->start_ms) / 1000,
+	    (unsigned long long)atomic_load(&sb->upgrades),
 	    atomic_load(&sb->generation), atomic_load(&sb->workers_configured),
 	    w->cf->path ? w->cf->path : "(built-in defaults)",
 	    w->cf->nlisteners);

@@ -25,7 +25,7 @@ static const struct {
 	{ SIGTTIN, NULL, SIG_ACT_MORE },
 	{ SIGTTOU, NULL, SIG_ACT_FEWER },
 	{ SIGCHLD, NULL, SIG_ACT_CHILD },
-	{ SIGUSR2, NULL, SIG_ACT_NONE },
+	{ SIGUSR2, "upgrade", SIG_ACT_UPGRADE },
 };
 
 /* The signal "ekkod -s NAME" sends; -1 for an unknown name. */
@@ -83,6 +83,17 @@ sig_block_all(void)
 	sig_master_set(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Undo sig_block_all, for a program the master executes. */
+void
+sig_unblock_all(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+	signal(SIGPIPE, SIG_DFL);
 }
 
 /* A signalfd for the master's signals (already blocked). */

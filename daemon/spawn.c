@@ -85,6 +85,11 @@ spawn_child_close(struct master *m, struct config *cf)
 		}
 	close(m->sigfd);
 	ev_close(&m->ev);
+	/* a worker holding an upgrade pair would hide the other end's exit */
+	if (m->up.chan != -1)
+		close(m->up.chan);
+	if (m->parent_chan != -1)
+		close(m->parent_chan);
 	if (m->pidfd != -1)
 		close(m->pidfd);
 	if (m->statusfd != -1)
@@ -140,7 +145,7 @@ spawn_worker(struct master *m, int slot, struct config *cf, int gen)
 }
 
 /* Describe a wait status: "exited with status 1", "killed by SIGKILL". */
-static const char *
+const char *
 spawn_status_text(int status, char *buf, size_t len)
 {
 	if (WIFEXITED(status))
@@ -255,5 +260,7 @@ spawn_reap(struct master *m)
 				break;
 		if (i < SB_SLOTS)
 			spawn_gone(m, i, status);
+		else
+			upgrade_reaped(m, pid, status);
 	}
 }

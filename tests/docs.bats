@@ -25,7 +25,7 @@ WORKER_STATES="starting serving draining backoff"
 
 SIGNALS="HUP TERM INT QUIT USR1 TTIN TTOU USR2"
 OPTIONS="c f t s V h"
-SIGNAL_NAMES="reload stop quit stats"
+SIGNAL_NAMES="reload upgrade stop quit stats"
 
 # The words in $2 that file $1 lacks (as whole words).
 missing_words() {

@@ -20,12 +20,12 @@ test_status_format(void)
 	char buf[256];
 	size_t n;
 
-	n = pidfile_status_format(buf, sizeof(buf), 7, "failed", &errs);
+	n = pidfile_status_format(buf, sizeof(buf), 7, "failed", &errs, NULL);
 	buf[n] = '\0';
 	TAP_OK(strcmp(buf, "seq 7\nresult failed\nerror a.conf:1: one\n"
 	    "error a.conf:2: two\nend\n") == 0, "status: the record's lines");
 	TAP_OK(pidfile_status_parse(buf) == 7, "status: its seq parses");
-	n = pidfile_status_format(buf, 40, 8, "failed", &errs);
+	n = pidfile_status_format(buf, 40, 8, "failed", &errs, NULL);
 	TAP_OK(n <= 40 && memcmp(buf + n - 4, "end\n", 4) == 0,
 	    "status: a record cut to its buffer still ends in \"end\"");
 }
@@ -42,8 +42,8 @@ test_status_torn_read(void)
 	char older[256], newer[64], file[256];
 	size_t nold, nnew;
 
-	nold = pidfile_status_format(older, sizeof(older), 1, "failed", &errs);
-	nnew = pidfile_status_format(newer, sizeof(newer), 2, "ok", NULL);
+	nold = pidfile_status_format(older, sizeof(older), 1, "failed", &errs, NULL);
+	nnew = pidfile_status_format(newer, sizeof(newer), 2, "ok", NULL, NULL);
 	memcpy(file, older, nold);
 	memcpy(file, newer, nnew);
 	file[nold] = '\0';
