@@ -365,8 +365,14 @@ struct conn;
 /* A socket a worker accepts on: shared, or its own with reuseport. */
 struct wlisten {
 	struct listener_conf	*l;
-	int			 fd;
+	int			 fd;		/* -1 once closed */
 	int			 own;
+};
+
+/* A limit's episodes as reported: when last, and how many held back. */
+struct episode_log {
+	uint64_t		 last_ms;
+	unsigned int		 held;
 };
 
 #define WORKER_MAX_LISTEN	128
@@ -386,6 +392,9 @@ struct worker {
 	int			 nlst;
 	int			 accepting;
 	int			 at_limit;	/* fd budget reached */
+	int			 at_limit_said;	/* that episode was logged */
+	struct episode_log	 fd_limit_log;
+	struct episode_log	 pause_log;
 	int			 accepts_since_arm;
 	uint32_t		 listen_events;
 	int			 accept_paused;	/* EMFILE and the like */

@@ -1,0 +1,188 @@
+#!/usr/bin/env bats
+# Accepting under stress: draining with tcp.reuseport never re-arms a
+# listener, a listener that fails for good is dropped (logged once, no
+# spin), limit messages stay few under churn, and a reload applies socket
+# options to the listeners it keeps or says plainly why it cannot rebind.
+
+load helper
+load helper_proc
+
+setup() { ekko_setup; HOLD_FD_OPEN=; }
+teardown() {
+	if [ -n "$HOLD_FD_OPEN" ]; then
+		exec 8>&-
+	fi
+	ekko_teardown
+}
+
+# Open $2 connections to each port of $1 (comma separated), send one
+# line on each, print "queued"; then read every echo within $3 seconds,
+# print "echoed N"; hold all until stdin closes.
+HOLD_PY='
+import select, socket, sys, time
+ports = [int(p) for p in sys.argv[1].split(",")]
+n, limit = int(sys.argv[2]), float(sys.argv[3])
+conns = []
+for p in ports:
+    for i in range(n):
+        s = socket.create_connection(("127.0.0.1", p), timeout=5)
+        s.sendall(b"hello\n")
+        s.setblocking(False)
+        conns.append(s)
+print("queued", flush=True)
+left, got, end = set(conns), {}, time.time() + limit
+while left and time.time() < end:
+    r, _, _ = select.select(list(left), [], [], 0.2)
+    for s in r:
+        try:
+            b = s.recv(64)
+        except OSError:
+            b = b""
+        got[s] = got.get(s, b"") + b
+        if not b or got[s].endswith(b"\n"):
+            left.discard(s)
+print("echoed", sum(1 for v in got.values() if v == b"hello\n"), flush=True)
+sys.stdin.read()
+'
+
+# Start HOLD_PY in the background with args "$@", its stdin a fifo held
+# open on fd 8 (bats owns 3; close 8 to let it go), its output in $T/hold.out.
+hold_start() {
+	mkfifo "$T/hold.in"
+	python3 -c "$HOLD_PY" "$@" < "$T/hold.in" > "$T/hold.out" 2>&1 &
+	HOLD_PID=$!
+	echo "$HOLD_PID" >> "$T/pids"
+	exec 8> "$T/hold.in"
+	HOLD_FD_OPEN=1
+}
+
+hold_release() {
+	exec 8>&-
+	HOLD_FD_OPEN=
+	wait_gone "$HOLD_PID" 50
+}
+
+# CPU time (user + system, clock ticks) of process $1; 0 once gone.
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# Largest CPU ticks any of the pids in $@ burns in one second.
+max_cpu_per_second() {
+	local p max=0 d
+	declare -A t0
+	for p in "$@"; do t0[$p]=$(cpu_ticks "$p"); done
+	sleep 1
+	for p in "$@"; do
+		d=$(( $(cpu_ticks "$p") - ${t0[$p]} ))
+		[ "$d" -gt "$max" ] && max=$d
+	done
+	echo "$max"
+}
+
+# Does an echo listener on port $1 echo a line, $2 times in a row?
+echo_ok() {
+	local i
+	for i in $(seq 1 "${2:-1}"); do
+		[ "$(printf 'ping\n' | tcp_roundtrip 127.0.0.1 "$1" 2)" = ping ] ||
+		    return 1
+	done
+}
+
+@test "drain with reuseport: old workers accept their queue, do not spin or re-arm, then exit" {
+	mapfile -t P < <(free_ports 2)
+	write_conf <<EOF
+workers = 2;
+shutdown_timeout = 10;
+worker_timeout = 30;
+tcp = { reuseport = true; };
+listeners = (
+  { address = "127.0.0.1"; port = ${P[0]}; mode = "echo"; framing = "line"; },
+  { address = "127.0.0.1"; port = ${P[1]}; mode = "echo"; framing = "line"; }
+);
+EOF
+	start_ekkod
+	mapfile -t OLD < <(workers)
+	[ "${#OLD[@]}" -eq 2 ]
+	kill -STOP "${OLD[@]}"
+	kill -HUP "$EKKOD_PID"
+	log_has "reload: generation 2 serving" 100 || {
+		kill -CONT "${OLD[@]}"; false; }
+	# Some of these land in the stopped workers' own reuseport queues.
+	hold_start "${P[0]},${P[1]}" 60 15
+	wait_for 'grep -q queued "$T/hold.out"' 100 || {
+		kill -CONT "${OLD[@]}"; cat "$T/hold.out"; false; }
+	kill -CONT "${OLD[@]}"
+	wait_for 'grep -q echoed "$T/hold.out"' 200
+	cat "$T/hold.out" >&2; tail -5 "$LOG" >&2
+	grep -qx "echoed 120" "$T/hold.out"
+	# The old workers hold their connections and wait: idle, not spinning.
+	for p in "${OLD[@]}"; do ! is_gone "$p" || skip "old worker gone"; done
+	cpu=$(max_cpu_per_second "${OLD[@]}")
+	echo "old workers: at most $cpu ticks in 1 s" >&2
+	[ "$cpu" -le 15 ]
+	# New connections are served on both ports, every time.
+	echo_ok "${P[0]}" 10
+	echo_ok "${P[1]}" 10
+	# No flood: no failing accept at all, nothing suppressed.
+	! grep -E "accept port|suppressed" "$LOG"
+	# Let the held connections go: the old workers finish and exit.
+	hold_release
+	for p in "${OLD[@]}"; do wait_gone "$p" 50; done
+	[ "$(nworkers)" -eq 2 ]
+}
+
+# Shut down the master's listening socket for port $2 (fd shared with
+# the workers) from outside, as a broken or hostile environment might:
+# accept on it then fails with EINVAL for good.
+SHUTDOWN_PY='
+import ctypes, os, socket, sys
+pid, port = int(sys.argv[1]), int(sys.argv[2])
+libc = ctypes.CDLL(None, use_errno=True)
+pfd = os.pidfd_open(pid)
+for name in os.listdir("/proc/%d/fd" % pid):
+    fd = libc.syscall(438, pfd, int(name), 0)	# pidfd_getfd
+    if fd < 0:
+        sys.exit("pidfd_getfd: %s" % os.strerror(ctypes.get_errno()))
+    try:
+        s = socket.socket(fileno=fd)
+    except OSError:
+        os.close(fd)
+        continue
+    try:
+        if s.type == socket.SOCK_STREAM and s.getsockname()[1] == port:
+            s.shutdown(socket.SHUT_RD)
+            print("shut", flush=True)
+            sys.exit(0)
+    except OSError:
+        pass
+    s.detach()
+    os.close(fd)
+sys.exit("no listener on port %d" % port)
+'
+
+@test "a listener whose accept fails for good is dropped once, without spinning" {
+	mapfile -t P < <(free_ports 2)
+	write_conf <<EOF
+workers = 2;
+listeners = (
+  { address = "127.0.0.1"; port = ${P[0]}; mode = "echo"; framing = "line"; },
+  { address = "127.0.0.1"; port = ${P[1]}; mode = "echo"; framing = "line"; }
+);
+EOF
+	start_ekkod
+	mapfile -t W < <(workers)
+	out=$(python3 -c "$SHUTDOWN_PY" "$EKKOD_PID" "${P[0]}" 2>&1) ||
+	    skip "cannot reach the listener: $out"
+	sleep 0.5
+	cpu=$(max_cpu_per_second "${W[@]}")
+	echo "workers: at most $cpu ticks in 1 s" >&2
+	[ "$cpu" -le 15 ]
+	# Logged once per worker, with the port and the reason.
+	n=$(grep -c "accept port ${P[0]}: Invalid argument; no longer accepting on this listener" "$LOG" || true)
+	[ "$n" -ge 1 ] && [ "$n" -le 2 ]
+	! grep suppressed "$LOG"
+	# The other listener serves on; the workers are the same.
+	echo_ok "${P[1]}" 10
+	[ "$(workers | tr '\n' ' ')" = "$(printf '%s ' "${W[@]}")" ]
+}
