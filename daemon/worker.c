@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -185,17 +186,20 @@ worker_admit(struct worker *w, struct listener_conf *l, int fd,
 /*
  * May an episode of a limit that begins now be reported?  One report
  * every LIMIT_LOG_MS: a client that flips a limit on and off cannot
- * flood the log.  *held is set to the episodes not reported since.
+ * flood the log.  more gets what to append: the episodes held back.
  */
 static int
 worker_episode_report(struct worker *w, struct episode_log *e,
-    unsigned int *held)
+    char *more, size_t morelen)
 {
 	if (e->last_ms != 0 && w->now - e->last_ms < LIMIT_LOG_MS) {
 		e->held++;
 		return 0;
 	}
-	*held = e->held;
+	more[0] = '\0';
+	if (e->held > 0)
+		snprintf(more, morelen, " (%u more times since the last "
+		    "report)", e->held);
 	e->held = 0;
 	e->last_ms = w->now;
 	return 1;
@@ -209,14 +213,13 @@ worker_episode_report(struct worker *w, struct episode_log *e,
 static void
 worker_accept_pause(struct worker *w, int err)
 {
-	unsigned int held;
+	char more[64];
 
 	sb_count(&w->slot->errors[ERR_ACCEPT], 1);
-	if (w->accept_paused == 0 &&
-	    worker_episode_report(w, &w->pause_log, &held))
-		log_warnx("accept: %s; pausing accepts for %d ms (%u more "
-		    "pauses not reported)", strerror(err), EMFILE_PAUSE_MS,
-		    held);
+	if (w->accept_paused == 0 && worker_episode_report(w, &w->pause_log,
+	    more, sizeof(more)))
+		log_warnx("accept: %s; pausing accepts for %d ms%s",
+		    strerror(err), EMFILE_PAUSE_MS, more);
 	w->accept_paused = 1;
 	w->accept_resume_ms = w->now + EMFILE_PAUSE_MS;
 	worker_listen_off(w);
@@ -232,16 +235,15 @@ worker_accept_pause(struct worker *w, int err)
 static void
 worker_at_limit(struct worker *w)
 {
-	unsigned int held;
+	char more[64];
 
 	if (!w->at_limit) {
 		w->at_limit_said = worker_episode_report(w, &w->fd_limit_log,
-		    &held);
+		    more, sizeof(more));
 		if (w->at_limit_said)
 			log_warnx("accept: worker at its descriptor limit (%d "
 			    "connections, RLIMIT_NOFILE %d); pausing accepts "
-			    "until some close (%u more times not reported)",
-			    w->nconns, w->maxfd, held);
+			    "until some close%s", w->nconns, w->maxfd, more);
 	}
 	w->at_limit = 1;
 	worker_listen_off(w);

@@ -186,3 +186,44 @@ EOF
 	echo_ok "${P[1]}" 10
 	[ "$(workers | tr '\n' ' ')" = "$(printf '%s ' "${W[@]}")" ]
 }
+
+# Hold $2 connections to port $1 (more than the worker's budget), then
+# for $3 seconds close the oldest and open a new one: the worker flips
+# between "at its descriptor limit" and "below it" many times a second.
+# Prints the number of churns.
+CHURN_PY='
+import socket, sys, time
+port, n, secs = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+conns = [socket.create_connection(("127.0.0.1", port), timeout=5)
+         for _ in range(n)]
+end, churns = time.time() + secs, 0
+while time.time() < end and churns < 5000:
+    conns.pop(0).close()
+    conns.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+    churns += 1
+    time.sleep(0.005)
+print(churns)
+'
+
+@test "a client churning at the descriptor limit: a few limit lines, not one per flip" {
+	P=$(free_port)
+	write_conf <<EOF
+workers = 1;
+listeners = (
+  { address = "127.0.0.1"; port = $P; mode = "echo"; framing = "line"; }
+);
+EOF
+	# RLIMIT_NOFILE 64: the worker holds 48 connections (16 kept back).
+	(ulimit -n 64; exec "$EKKOD" -f -c "$T/ekkod.conf") >>"$LOG" 2>&1 &
+	EKKOD_PID=$!
+	echo "$EKKOD_PID" >> "$T/pids"
+	log_has "ready: " 50
+	churns=$(timeout 30 python3 -c "$CHURN_PY" "$P" 56 3)
+	echo "churns: $churns" >&2
+	[ "$churns" -ge 50 ]
+	sleep 0.3
+	n=$(grep -c "descriptor limit" "$LOG" || true)
+	echo "limit lines: $n" >&2
+	[ "$n" -ge 1 ] && [ "$n" -le 3 ]
+	echo_ok "$P" 1
+}
