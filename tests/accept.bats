@@ -227,3 +227,67 @@ EOF
 	[ "$n" -ge 1 ] && [ "$n" -le 3 ]
 	echo_ok "$P" 1
 }
+
+# rb and tb (bytes) of the listening socket on port $1, as "RB TB".
+listen_bufs() {
+	ss -tlmnH "( sport = :$1 )" | tr -d '\n' |
+	    sed -n 's/.*skmem:(r[0-9]*,rb\([0-9]*\),t[0-9]*,tb\([0-9]*\),.*/\1 \2/p'
+}
+
+# Write a config with one echo listener on $1:$2 and tcp settings $3.
+acc_conf() {
+	write_conf <<EOF
+workers = 1;
+pidfile = "$T/ekkod.pid";
+tcp = { $3 };
+listeners = (
+  { address = "$1"; port = $2; mode = "echo"; framing = "line"; }
+);
+EOF
+}
+
+@test "reload applies tcp.rcvbuf and tcp.sndbuf to a kept listener" {
+	[ "$(cat /proc/sys/net/core/rmem_max)" -ge 45056 ] &&
+	    [ "$(cat /proc/sys/net/core/wmem_max)" -ge 45056 ] ||
+	    skip "net.core.rmem_max/wmem_max below 45056"
+	P=$(free_port)
+	acc_conf 127.0.0.1 "$P" "rcvbuf = 24576; sndbuf = 24576;"
+	start_ekkod
+	# The kernel doubles what it is given (its bookkeeping).
+	[ "$(listen_bufs "$P")" = "49152 49152" ]
+	acc_conf 127.0.0.1 "$P" "rcvbuf = 40960; sndbuf = 45056;"
+	"$EKKOD" -s reload -c "$T/ekkod.conf"
+	log_has "reload: generation 2 serving" 50
+	echo "after reload: $(listen_bufs "$P")" >&2
+	[ "$(listen_bufs "$P")" = "81920 90112" ]
+	echo_ok "$P" 1
+}
+
+@test "reload from 0.0.0.0:P to 127.0.0.1:P is refused with the reason" {
+	P=$(free_port)
+	acc_conf 0.0.0.0 "$P" ""
+	start_ekkod
+	acc_conf 127.0.0.1 "$P" ""
+	run "$EKKOD" -s reload -c "$T/ekkod.conf"
+	echo "$output" >&2
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"bind 127.0.0.1:$P: Address already in use: still bound by the current 0.0.0.0:$P listener; changing between a wildcard and a specific address of the same port needs a restart"* ]]
+	grep -q "reload failed: bind 127.0.0.1:$P: .*needs a restart" "$LOG"
+	# Nothing changed: the old listener serves.
+	echo_ok "$P" 1
+}
+
+@test "reload turning tcp.reuseport on: the workers get sockets of their own" {
+	P=$(free_port)
+	acc_conf 127.0.0.1 "$P" "reuseport = false;"
+	sed -i 's/^workers = 1;/workers = 2;/' "$T/ekkod.conf"
+	start_ekkod
+	[ "$(ss -tlnH "( sport = :$P )" | wc -l)" -eq 1 ]
+	sed -i 's/reuseport = false;/reuseport = true;/' "$T/ekkod.conf"
+	"$EKKOD" -s reload -c "$T/ekkod.conf"
+	log_has "reload: generation 2 serving" 50
+	# The kept socket and one per new worker; the old ones had none.
+	wait_for '[ "$(ss -tlnH "( sport = :$P )" | wc -l)" -eq 3 ]' 50
+	! grep "sharing the master's socket" "$LOG"
+	echo_ok "$P" 4
+}
