@@ -184,6 +184,7 @@ void	 listen_close_all(struct listen_set *);
 int	 listen_adopt_systemd(struct listen_set *);
 int	 listen_bind(const struct config *, const struct net_addr *, int,
 	    char *, size_t);
+void	 listen_retune(const struct config *, const struct listen_set *);
 
 /* ---- scoreboard.c ---- */
 
@@ -420,8 +421,14 @@ struct conn;
 /* A socket a worker accepts on: shared, or its own with reuseport. */
 struct wlisten {
 	struct listener_conf	*l;
-	int			 fd;
+	int			 fd;		/* -1 once closed */
 	int			 own;
+};
+
+/* A limit's episodes as reported: when last, and how many held back. */
+struct episode_log {
+	uint64_t		 last_ms;
+	unsigned int		 held;
 };
 
 #define WORKER_MAX_LISTEN	128
@@ -441,6 +448,9 @@ struct worker {
 	int			 nlst;
 	int			 accepting;
 	int			 at_limit;	/* fd budget reached */
+	int			 at_limit_said;	/* that episode was logged */
+	struct episode_log	 fd_limit_log;
+	struct episode_log	 pause_log;
 	int			 accepts_since_arm;
 	uint32_t		 listen_events;
 	int			 accept_paused;	/* EMFILE and the like */

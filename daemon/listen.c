@@ -43,6 +43,12 @@ listen_find(const struct listen_set *set, const struct net_addr *a)
  * sends one message in two writes with Nagle on may see its first
  * message delayed by the kernel's delayed-ACK timer (40 ms); Linux does
  * the same anyway after the first exchange of any interactive connection.
+ *
+ * The buffer sizes and reuseport are set here too, not only at bind: a
+ * socket kept across a reload must take the new generation's values
+ * (accepted sockets inherit the listener's buffers).  A size of 0 means
+ * the kernel default, which a socket once sized cannot return to, and
+ * reuseport is only ever turned on here (see master_reload_warn).
  */
 static int
 listen_tune(int fd, const struct config *cf, char *err, size_t errlen,
@@ -51,6 +57,18 @@ listen_tune(int fd, const struct config *cf, char *err, size_t errlen,
 	char as[NET_ADDRSTRLEN];
 	int on, off = 0;
 
+	on = cf->tcp.rcvbuf;
+	if (on > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &on,
+	    sizeof(on)) == -1)
+		goto fail;
+	on = cf->tcp.sndbuf;
+	if (on > 0 && setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &on,
+	    sizeof(on)) == -1)
+		goto fail;
+	on = 1;
+	if (cf->tcp.reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
+	    sizeof(on)) == -1)
+		goto fail;
 	on = cf->tcp.nodelay;
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1)
 		goto fail;
@@ -91,6 +109,50 @@ listen_bind(const struct config *cf, const struct net_addr *a,
 	return fd;
 }
 
+/* Is a the wildcard address (0.0.0.0 or ::) of its family? */
+static int
+listen_is_wildcard(const struct net_addr *a)
+{
+	const struct sockaddr_in *a4 = (const void *)&a->ss;
+	const struct sockaddr_in6 *a6 = (const void *)&a->ss;
+
+	if (a->ss.ss_family == AF_INET)
+		return a4->sin_addr.s_addr == htonl(INADDR_ANY);
+	return a->ss.ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr);
+}
+
+/*
+ * The bind of a failed with EADDRINUSE: if a socket of old holds the
+ * same port with a wildcard on one side, that is why.  The old socket
+ * stays bound until the new generation serves, so this change cannot be
+ * a reload; say so after the bind error already in err.
+ */
+static void
+listen_explain_in_use(const struct listen_set *old, const struct net_addr *a,
+    char *err, size_t errlen)
+{
+	const struct net_addr *o;
+	char as[NET_ADDRSTRLEN];
+	size_t len = strlen(err);
+	int i;
+
+	for (i = 0; old != NULL && i < old->n; i++) {
+		o = &old->addr[i];
+		if (o->ss.ss_family != a->ss.ss_family ||
+		    net_port_of((const struct sockaddr *)&o->ss) !=
+		    net_port_of((const struct sockaddr *)&a->ss) ||
+		    (!listen_is_wildcard(o) && !listen_is_wildcard(a)))
+			continue;
+		snprintf(err + len, errlen - len, ": still bound by the "
+		    "current %s listener; changing between a wildcard and a "
+		    "specific address of the same port needs a restart",
+		    net_format((const struct sockaddr *)&o->ss, as,
+		    sizeof(as)));
+		return;
+	}
+}
+
 /*
  * Give every listener of cf a socket: kept from old when the address is
  * the same (and tuned to cf), else newly bound.  On failure nothing newly
@@ -107,10 +169,13 @@ listen_open(struct config *cf, const struct listen_set *old,
 	set->n = 0;
 	for (i = 0; i < cf->nlisteners; i++) {
 		l = &cf->listeners[i];
-		if ((fd = listen_find(old, &l->addr)) == -1)
+		if ((fd = listen_find(old, &l->addr)) == -1) {
 			fd = listen_bind(cf, &l->addr, cf->tcp.reuseport, err,
 			    errlen);
-		else if (listen_tune(fd, cf, err, errlen, &l->addr) == -1)
+			if (fd == -1 && errno == EADDRINUSE)
+				listen_explain_in_use(old, &l->addr, err,
+				    errlen);
+		} else if (listen_tune(fd, cf, err, errlen, &l->addr) == -1)
 			fd = -1;
 		if (fd == -1)
 			goto fail;
@@ -123,6 +188,22 @@ fail:
 	listen_close_unused(set, old);
 	set->n = 0;
 	return -1;
+}
+
+/*
+ * Tune every socket of set to cf again: a rolled-back reload gives the
+ * sockets it kept back the serving generation's options.  Best effort.
+ */
+void
+listen_retune(const struct config *cf, const struct listen_set *set)
+{
+	char err[256];
+	int i;
+
+	for (i = 0; i < set->n; i++)
+		if (listen_tune(set->fd[i], cf, err, sizeof(err),
+		    &set->addr[i]) == -1)
+			log_warnx("%s", err);
 }
 
 /* Close the sockets of from that are not in keep. */

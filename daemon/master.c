@@ -136,6 +136,7 @@ master_rollback(struct master *m, const char *why)
 		}
 	listen_close_unused(&m->next_ls, &m->ls);
 	m->next_ls.n = 0;
+	listen_retune(m->cf, &m->ls);
 	config_free(m->next_cf);
 	m->next_cf = NULL;
 	snprintf(msg, sizeof(msg), "rolled back: %s", why);
@@ -191,6 +192,14 @@ master_reload_warn(struct master *m, const struct config *n)
 	if (strcmp(m->cf->pidfile, n->pidfile))
 		log_warnx("reload: pidfile changes take effect at the next "
 		    "restart");
+	/* A kept socket once sized cannot go back to the kernel default. */
+	if ((m->cf->tcp.rcvbuf > 0 && n->tcp.rcvbuf == 0) ||
+	    (m->cf->tcp.sndbuf > 0 && n->tcp.sndbuf == 0))
+		log_warnx("reload: tcp.rcvbuf/sndbuf = 0 (kernel default) "
+		    "takes effect on kept listeners at the next restart");
+	if (m->cf->tcp.reuseport && !n->tcp.reuseport)
+		log_warnx("reload: kept listeners keep SO_REUSEPORT until the "
+		    "next restart");
 }
 
 /* HUP: validate the new config on the side, then start a generation. */
@@ -223,6 +232,7 @@ master_reload(struct master *m)
 		return;
 	}
 	if (listen_open(n, &m->ls, &m->next_ls, err, sizeof(err)) == -1) {
+		listen_retune(m->cf, &m->ls);
 		config_free(n);
 		master_reload_fail_msg(m, err);
 		return;

@@ -10,7 +10,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <errno.h>
-#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,6 +23,7 @@
 #define ACCEPT_REARM	8	/* accepts before going to the back */
 #define FD_RESERVE	16	/* kept for logs, pidfile, stray opens */
 #define EMFILE_PAUSE_MS	100
+#define LIMIT_LOG_MS	10000	/* one report of a limit episode per */
 
 static char	 chan_tag;	/* epoll data for the channel */
 
@@ -65,7 +66,11 @@ worker_siblings(const struct worker *w)
 	    atomic_load_explicit(&sb->workers_configured, RELAXED) > 1;
 }
 
-/* Watch the listeners again (or for the first time). */
+/*
+ * Watch the listeners again (or for the first time).  Never once
+ * draining: a drain sets w->draining before it accepts or closes
+ * anything, so no path through here can re-add a listener it closes.
+ */
 static void
 worker_listen_on(struct worker *w)
 {
@@ -82,8 +87,8 @@ worker_listen_on(struct worker *w)
 	if (worker_siblings(w))
 		w->listen_events |= EPOLLEXCLUSIVE;
 	for (i = 0; i < w->nlst; i++)
-		if (ev_add(&w->ev, w->lst[i].fd, w->listen_events,
-		    &w->lst[i]) == -1)
+		if (w->lst[i].fd != -1 && ev_add(&w->ev, w->lst[i].fd,
+		    w->listen_events, &w->lst[i]) == -1)
 			log_warn("epoll_ctl listener port %d",
 			    w->lst[i].l->port);
 	w->accepting = 1;
@@ -98,8 +103,24 @@ worker_listen_off(struct worker *w)
 	if (!w->accepting)
 		return;
 	for (i = 0; i < w->nlst; i++)
-		ev_del(&w->ev, w->lst[i].fd);
+		if (w->lst[i].fd != -1)
+			ev_del(&w->ev, w->lst[i].fd);
 	w->accepting = 0;
+}
+
+/*
+ * Close our copy of a listener, out of epoll first: a registration
+ * outlives the fd while another process (the master) holds the socket,
+ * and would then report a socket we can no longer accept on.
+ */
+static void
+worker_listen_close(struct worker *w, struct wlisten *wl)
+{
+	if (wl->fd == -1)
+		return;
+	ev_del(&w->ev, wl->fd);
+	close(wl->fd);
+	wl->fd = -1;
 }
 
 /* Is the peer allowed in by the listener's allow/deny lists? */
@@ -163,16 +184,42 @@ worker_admit(struct worker *w, struct listener_conf *l, int fd,
 }
 
 /*
+ * May an episode of a limit that begins now be reported?  One report
+ * every LIMIT_LOG_MS: a client that flips a limit on and off cannot
+ * flood the log.  more gets what to append: the episodes held back.
+ */
+static int
+worker_episode_report(struct worker *w, struct episode_log *e,
+    char *more, size_t morelen)
+{
+	if (e->last_ms != 0 && w->now - e->last_ms < LIMIT_LOG_MS) {
+		e->held++;
+		return 0;
+	}
+	more[0] = '\0';
+	if (e->held > 0)
+		snprintf(more, morelen, " (%u more times since the last "
+		    "report)", e->held);
+	e->held = 0;
+	e->last_ms = w->now;
+	return 1;
+}
+
+/*
  * Out of descriptors or memory: stop accepting for a moment instead of
- * spinning on a listener that stays readable.  Logged once an episode.
+ * spinning on a listener that stays readable.  Reported once an episode,
+ * at most once every LIMIT_LOG_MS.
  */
 static void
 worker_accept_pause(struct worker *w, int err)
 {
+	char more[64];
+
 	sb_count(&w->slot->errors[ERR_ACCEPT], 1);
-	if (w->accept_paused == 0)
-		log_warnx("accept: %s; pausing accepts for %d ms",
-		    strerror(err), EMFILE_PAUSE_MS);
+	if (w->accept_paused == 0 && worker_episode_report(w, &w->pause_log,
+	    more, sizeof(more)))
+		log_warnx("accept: %s; pausing accepts for %d ms%s",
+		    strerror(err), EMFILE_PAUSE_MS, more);
 	w->accept_paused = 1;
 	w->accept_resume_ms = w->now + EMFILE_PAUSE_MS;
 	worker_listen_off(w);
@@ -181,17 +228,82 @@ worker_accept_pause(struct worker *w, int err)
 /*
  * This worker holds as many connections as its descriptor budget
  * allows: stop watching the listeners so that the siblings take the new
- * ones, and say so once an episode.
+ * ones.  Said once an episode, at most once every LIMIT_LOG_MS (a
+ * churning client flips it many times a second); the "below again"
+ * line is paired with a reported episode only.
  */
 static void
 worker_at_limit(struct worker *w)
 {
-	if (!w->at_limit)
-		log_warnx("accept: worker at its descriptor limit (%d "
-		    "connections, RLIMIT_NOFILE %d); pausing accepts until "
-		    "some close", w->nconns, w->maxfd);
+	char more[64];
+
+	if (!w->at_limit) {
+		w->at_limit_said = worker_episode_report(w, &w->fd_limit_log,
+		    more, sizeof(more));
+		if (w->at_limit_said)
+			log_warnx("accept: worker at its descriptor limit (%d "
+			    "connections, RLIMIT_NOFILE %d); pausing accepts "
+			    "until some close%s", w->nconns, w->maxfd, more);
+	}
 	w->at_limit = 1;
 	worker_listen_off(w);
+}
+
+/* The worker is below its descriptor limit again. */
+static void
+worker_below_limit(struct worker *w)
+{
+	if (w->at_limit && w->at_limit_said)
+		log_info("accept: below the descriptor limit again; "
+		    "accepting");
+	w->at_limit = 0;
+	w->at_limit_said = 0;
+}
+
+/* Is errno after a failed accept4 one that passes (try again later)? */
+static int
+worker_accept_transient(int err)
+{
+	switch (err) {
+	case EAGAIN:		/* a sibling won */
+	case EINTR:
+	case ECONNABORTED:
+	case EPROTO:
+	/* network errors of the new connection, passed on by Linux */
+	case ENETDOWN:
+	case ENOPROTOOPT:
+	case EHOSTDOWN:
+	case ENONET:
+	case EHOSTUNREACH:
+	case EOPNOTSUPP:
+	case ENETUNREACH:
+	case EPERM:		/* a firewall said no */
+	case ETIMEDOUT:
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * accept4 failed.  Transient: try at the next wake-up.  Out of a
+ * resource: pause.  Anything else will fail again at once, and the
+ * listener stays readable: drop it from this worker instead of spinning,
+ * and say so once (per listener, so bounded).
+ */
+static void
+worker_accept_failed(struct worker *w, struct wlisten *wl, int err)
+{
+	if (worker_accept_transient(err))
+		return;
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
+	    err == ENOMEM) {
+		worker_accept_pause(w, err);
+		return;
+	}
+	sb_count(&w->slot->errors[ERR_ACCEPT], 1);
+	log_warnx("accept port %d: %s; no longer accepting on this listener "
+	    "in this worker", wl->l->port, strerror(err));
+	worker_listen_close(w, wl);
 }
 
 /*
@@ -209,40 +321,52 @@ worker_rearm(struct worker *w)
 	worker_listen_on(w);
 }
 
-/* Accept what is waiting on a listener, up to max. */
-static void
-worker_accept(struct worker *w, struct wlisten *wl, int max)
+/*
+ * Accept one connection from wl and admit it.  0 if one was taken, -1
+ * if none (the failure is handled) or the descriptor budget is spent.
+ */
+static int
+worker_accept_one(struct worker *w, struct wlisten *wl)
 {
-	struct listener_conf *l = wl->l;
 	struct sockaddr_storage ss;
-	socklen_t sl;
-	int fd, i;
+	socklen_t sl = sizeof(ss);
+	int fd;
 
-	for (i = 0; i < max && (w->accepting || max > ACCEPT_BATCH); i++) {
-		sl = sizeof(ss);
-		fd = accept4(wl->fd, (struct sockaddr *)&ss, &sl,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd == -1) {
-			if (errno == EAGAIN || errno == EINTR ||
-			    errno == ECONNABORTED || errno == EPROTO)
-				return;	/* EAGAIN: a sibling won */
-			if (errno == EMFILE || errno == ENFILE ||
-			    errno == ENOBUFS || errno == ENOMEM)
-				worker_accept_pause(w, errno);
-			else
-				log_limited(&w->log_accept, "accept port %d: "
-				    "%s", l->port, strerror(errno));
+	fd = accept4(wl->fd, (struct sockaddr *)&ss, &sl,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd == -1) {
+		worker_accept_failed(w, wl, errno);
+		return -1;
+	}
+	if (fd >= w->maxfd) {
+		close(fd);
+		worker_accept_pause(w, EMFILE);
+		return -1;
+	}
+	worker_admit(w, wl->l, fd, (struct sockaddr *)&ss);
+	if (w->nconns >= w->conn_limit) {
+		worker_at_limit(w);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A listener is readable: accept a batch, going to the back of the
+ * queue every few accepts.  Only for a listener still watched: an event
+ * of this same wake-up may have been for one a drain closed since.
+ */
+static void
+worker_accept(struct worker *w, struct wlisten *wl)
+{
+	int i;
+
+	for (i = 0; i < ACCEPT_BATCH; i++) {
+		if (!w->accepting || w->draining || wl->fd == -1)
 			return;
-		}
-		if (fd >= w->maxfd) {
-			close(fd);
-			worker_accept_pause(w, EMFILE);
+		if (worker_accept_one(w, wl) == -1)
 			return;
-		}
-		worker_admit(w, l, fd, (struct sockaddr *)&ss);
-		if (w->nconns >= w->conn_limit)
-			worker_at_limit(w);
-		else if (++w->accepts_since_arm >= ACCEPT_REARM &&
+		if (++w->accepts_since_arm >= ACCEPT_REARM &&
 		    worker_siblings(w))
 			worker_rearm(w);
 	}
@@ -250,8 +374,10 @@ worker_accept(struct worker *w, struct wlisten *wl, int max)
 
 /*
  * Begin draining: stop accepting for good and close our listener
- * copies.  A socket of our own (reuseport) is emptied first: what sits
- * in its queue was meant for us and would be reset by the close.
+ * copies.  The state is set first, so that nothing below can watch a
+ * listener again.  A socket of our own (reuseport) is emptied before it
+ * is closed: what sits in its queue was meant for us and would be reset
+ * by the close.
  */
 static void
 worker_drain(struct worker *w, int how)
@@ -259,13 +385,14 @@ worker_drain(struct worker *w, int how)
 	int i;
 
 	if (w->draining == 0) {
+		w->draining = how;
 		worker_listen_off(w);
 		for (i = 0; i < w->nlst; i++) {
-			if (w->lst[i].own)
-				worker_accept(w, &w->lst[i], INT_MAX);
-			close(w->lst[i].fd);
+			while (w->lst[i].own && w->lst[i].fd != -1 &&
+			    worker_accept_one(w, &w->lst[i]) == 0)
+				;
+			worker_listen_close(w, &w->lst[i]);
 		}
-		w->nlst = 0;
 		w->drain_deadline = w->now +
 		    (uint64_t)w->cf->shutdown_timeout * 1000;
 		atomic_store(&w->slot->state, WS_DRAINING);
@@ -321,10 +448,7 @@ worker_tick(struct worker *w)
 		worker_listen_on(w);
 	} else if (!w->accepting && !w->accept_paused &&
 	    w->nconns < w->conn_limit) {
-		if (w->at_limit)
-			log_info("accept: below the descriptor limit again; "
-			    "accepting");
-		w->at_limit = 0;
+		worker_below_limit(w);
 		worker_listen_on(w);
 	}
 	if (!w->draining || w->now < w->drain_deadline)
@@ -352,7 +476,7 @@ worker_event(struct worker *w, struct epoll_event *e)
 	    (struct conn *)p < w->conns + w->maxfd)
 		conn_event(w, p, e->events);
 	else
-		worker_accept(w, p, ACCEPT_BATCH);
+		worker_accept(w, p);
 }
 
 /* How long the loop may sleep: until a timer or the accept pause. */
@@ -427,7 +551,7 @@ worker_exit(struct worker *w)
 	for (fd = 0; fd < w->maxfd; fd++)
 		conn_close(w, &w->conns[fd]);
 	for (i = 0; i < w->nlst; i++)
-		close(w->lst[i].fd);
+		worker_listen_close(w, &w->lst[i]);
 	conn_release_buffers(w);
 	free(w->conns);
 	ev_close(&w->ev);
