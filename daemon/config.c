@@ -310,6 +310,7 @@ LIMIT(idle_timeout, 0, 86400 * 365)
 LIMIT(frame_timeout, 0, 86400 * 365)
 LIMIT(write_timeout, 0, 86400 * 365)
 LIMIT(max_output, 1024, 1L << 30)
+LIMIT(max_memory, 1L << 20, 1L << 40)
 
 static const struct key limit_keys[] = {
 	{ "max_connections", config_limit_max_connections },
@@ -319,6 +320,7 @@ static const struct key limit_keys[] = {
 	{ "frame_timeout", config_limit_frame_timeout },
 	{ "write_timeout", config_limit_write_timeout },
 	{ "max_output", config_limit_max_output },
+	{ "max_memory", config_limit_max_memory },
 	{ NULL, NULL }
 };
 
@@ -463,7 +465,7 @@ config_defaults(void)
 	cf->log_level = LOG_INFO;
 	util_strlcpy(cf->log_ident, "ekkod", sizeof(cf->log_ident));
 	cf->limits = (struct limits_conf){ 10000, 0, 1048576, 300, 30, 30,
-	    4194304 };
+	    4194304, 268435456 };
 	cf->tcp = (struct tcp_conf){ 1, 1, 511, 0, 0, 0 };
 	cf->admin_allow = calloc(2, sizeof(*cf->admin_allow));
 	cf->listeners = calloc(nitems(default_listeners),
