@@ -73,6 +73,7 @@ static void
 conn_mem_wait(struct worker *w, struct conn *c)
 {
 	w->mem_full_ms = w->now;
+	w->mem_wait_free = connbuf_free(w);
 	if (c->flags & CONN_MEMWAIT)
 		return;
 	c->flags |= CONN_MEMWAIT;
@@ -101,16 +102,22 @@ conn_mem_unwait(struct worker *w, struct conn *c)
 static void	conn_update_events(struct worker *, struct conn *);
 
 /*
- * A quarter of the share free again: let every waiting connection read
- * (the ones that still do not fit wait again).  The margin keeps this
- * walk from running for every block given back.
+ * Memory given back since the last one had to wait, and a quarter of
+ * the share free: let every waiting connection read (those that still
+ * do not fit wait again).  The margin keeps this walk from running for
+ * every block given back; the first condition keeps a connection too
+ * big for what is free from being woken on every turn of the loop.
  */
 static void
 conn_mem_wake(struct worker *w)
 {
 	struct conn *c;
+	size_t avail;
 
-	if (w->memwait == NULL || connbuf_free(w) < connbuf_share(w) / 4)
+	if (w->memwait == NULL)
+		return;
+	avail = connbuf_free(w);
+	if (avail <= w->mem_wait_free || avail < connbuf_share(w) / 4)
 		return;
 	while ((c = w->memwait) != NULL) {
 		conn_mem_unwait(w, c);
@@ -340,7 +347,7 @@ conn_send(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
 		}
 		timer_touch(w, c, TIMER_WRITE);
 	}
-	if ((err = connbuf_reserve(w, &c->out, n, 1)) < 0) {
+	if ((err = connbuf_reserve(w, &c->out, n, SIZE_MAX)) < 0) {
 		conn_nomem(w, c, err);
 		return;
 	}
@@ -469,7 +476,7 @@ conn_keep_rest(struct worker *w, struct conn *c, const uint8_t *p,
 	int r;
 
 	/* Only what arrived: a header's promise is not an allocation. */
-	if ((r = connbuf_reserve(w, &c->in, n, 0)) < 0) {
+	if ((r = connbuf_reserve(w, &c->in, n, c->in.len + n)) < 0) {
 		conn_nomem(w, c, r);
 		return;
 	}
@@ -504,7 +511,7 @@ conn_eof(struct worker *w, struct conn *c)
 static void
 conn_readable(struct worker *w, struct conn *c)
 {
-	size_t used, before = c->in.len, room, want;
+	size_t used, before = c->in.len, room, upto;
 	int scratch = c->in.data == NULL, r;
 	ssize_t n;
 
@@ -516,10 +523,13 @@ conn_readable(struct worker *w, struct conn *c)
 		n = read(c->fd, w->scratch, room < w->scratch_size ? room :
 		    w->scratch_size);
 	else {
-		want = connbuf_want(&c->l->framer, buf_head(&c->in),
+		/* Grown as bytes come, to the frame's end, within memory. */
+		upto = connbuf_in_limit(&c->l->framer, buf_head(&c->in),
 		    c->in.len);
-		if ((r = connbuf_reserve(w, &c->in, want < room ? want : room,
-		    0)) < 0) {
+		if (upto > c->in.len + room)
+			upto = c->in.len + room;
+		if ((r = connbuf_reserve(w, &c->in, CONNBUF_MIN_READ,
+		    upto)) < 0) {
 			conn_nomem(w, c, r);
 			return;
 		}

@@ -20,7 +20,6 @@
 
 #define POOL_MAX	1024		/* blocks, at most */
 #define POOL_SHARE	8		/* the pool keeps <= share / this */
-#define MIN_READ	(CONNBUF_BLOCK / 2)
 
 /* This worker's part of limits.max_memory: an equal share each. */
 size_t
@@ -114,15 +113,16 @@ connbuf_release(struct worker *w, struct buf *b)
 }
 
 /*
- * Room for n more bytes in b, moving to a larger block if needed; with
- * grow, at least half as large again (output: amortized O(n) appends).
- * -1 when malloc fails, -2 when the worker's share does not allow it.
+ * Room for n more bytes in b, moving to a larger block if needed: twice
+ * the old one (amortized O(n) copying however the bytes trickle in),
+ * but not past upto, nor less than n more.  -1 when malloc fails, -2
+ * when the worker's share does not allow it.
  */
 int
-connbuf_reserve(struct worker *w, struct buf *b, size_t n, int grow)
+connbuf_reserve(struct worker *w, struct buf *b, size_t n, size_t upto)
 {
 	struct buf nb = { 0 };
-	size_t want = b->len + n;
+	size_t want = 2 * b->cap;
 
 	if (b->data != NULL && buf_room(b) >= n)
 		return 0;
@@ -130,8 +130,10 @@ connbuf_reserve(struct worker *w, struct buf *b, size_t n, int grow)
 		buf_compact(b);
 		return 0;
 	}
-	if (grow && want < b->cap + b->cap / 2)
-		want = b->cap + b->cap / 2;
+	if (want > upto)
+		want = upto;
+	if (want < b->len + n)
+		want = b->len + n;
 	/* The old block goes once the bytes are copied: count it given. */
 	w->mem_held -= b->cap;
 	nb.data = connbuf_alloc(w, want, &nb.cap);
@@ -190,18 +192,15 @@ connbuf_frame_end(const struct framer *f, const uint8_t *head, size_t have)
 }
 
 /*
- * Room wanted after the have bytes held: as much again as is held (the
- * buffer doubles as the frame arrives, O(n) copying in all), never past
- * the frame's end, and never less than a modest read.
+ * How large an input buffer holding have bytes may grow: to the end of
+ * its frame, and always by a modest read (the next frame's start).
  */
 size_t
-connbuf_want(const struct framer *f, const uint8_t *head, size_t have)
+connbuf_in_limit(const struct framer *f, const uint8_t *head, size_t have)
 {
-	size_t end = connbuf_frame_end(f, head, have), want = have;
+	size_t end = connbuf_frame_end(f, head, have);
 
-	if (end > have && want > end - have)
-		want = end - have;
-	return want > MIN_READ ? want : MIN_READ;
+	return end > have + CONNBUF_MIN_READ ? end : have + CONNBUF_MIN_READ;
 }
 
 /*

@@ -405,6 +405,7 @@ struct worker {
 	int			 npool;
 	size_t			 mem_held;	/* buffer bytes allocated */
 	uint64_t		 mem_full_ms;	/* last time at the share */
+	size_t			 mem_wait_free;	/* free when one last waited */
 	struct conn		*memwait;	/* waiting for memory to read */
 	struct log_limit	 log_conn;
 	struct log_limit	 log_accept;
@@ -455,15 +456,17 @@ void	 conn_release_buffers(struct worker *);
 /* ---- connbuf.c ---- */
 
 #define CONNBUF_BLOCK	16384	/* the pooled size: most leftovers fit */
+#define CONNBUF_MIN_READ (CONNBUF_BLOCK / 2)
 
 size_t	 connbuf_share(const struct worker *);
 size_t	 connbuf_free(const struct worker *);
 uint8_t	*connbuf_alloc(struct worker *, size_t, size_t *);
 void	 connbuf_release(struct worker *, struct buf *);
-int	 connbuf_reserve(struct worker *, struct buf *, size_t, int);
+int	 connbuf_reserve(struct worker *, struct buf *, size_t, size_t);
 void	 connbuf_release_pool(struct worker *);
 size_t	 connbuf_frame_end(const struct framer *, const uint8_t *, size_t);
-size_t	 connbuf_want(const struct framer *, const uint8_t *, size_t);
+size_t	 connbuf_in_limit(const struct framer *, const uint8_t *,
+	    size_t);
 size_t	 connbuf_read_room(const struct worker *, const struct buf *,
 	    const struct buf *);
 
