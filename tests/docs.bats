@@ -15,7 +15,7 @@ EKKOD=${EKKO_BUILD:-$TOP/build}/ekkod
 KEYS_DEFAULT="workers user group pidfile shutdown_timeout worker_timeout
     log facility level ident
     limits max_connections per_ip_connections max_frame idle_timeout
-    frame_timeout write_timeout max_output
+    frame_timeout write_timeout max_output max_memory
     tcp nodelay keepalive backlog rcvbuf sndbuf reuseport
     admin_allow listeners address port mode framing"
 # Per-listener keys without a default: documented, shown in comments.
@@ -27,7 +27,7 @@ STATS_GLOBAL="uptime pid generation workers_configured workers_running
     bytes_out errors_frame_too_large errors_timeout_idle
     errors_timeout_frame errors_timeout_write errors_denied
     errors_forbidden errors_unknown_op errors_max_connections
-    errors_per_ip errors_empty_frame"
+    errors_per_ip errors_empty_frame errors_memory"
 STATS_WORKER="pid generation state accepted connections_active requests
     bytes_in bytes_out heartbeat_age respawns last_exit"
 WORKER_STATES="starting serving draining backoff"
@@ -40,7 +40,8 @@ SIGNAL_NAMES="reload stop quit stats"
 DEFAULTS='workers=2;user="";group="";pidfile="";shutdown_timeout=10;'\
 'worker_timeout=30;log={facility="daemon";level="info";ident="ekkod";};'\
 'limits={max_connections=10000;per_ip_connections=0;max_frame=1048576;'\
-'idle_timeout=300;frame_timeout=30;write_timeout=30;max_output=4194304;};'\
+'idle_timeout=300;frame_timeout=30;write_timeout=30;max_output=4194304;'\
+'max_memory=268435456;};'\
 'tcp={nodelay=true;keepalive=true;backlog=511;rcvbuf=0;sndbuf=0;'\
 'reuseport=false;};admin_allow=["127.0.0.0/8","::1/128"];'\
 'listeners=({address="0.0.0.0";port=8888;mode="echo";framing="raw";},'\
