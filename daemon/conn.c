@@ -6,7 +6,9 @@
  * what is left over -- a partial frame, or output the socket would not
  * take -- is copied into buffers of the connection's own, taken from a
  * pool and given back as soon as they empty, so an idle connection holds
- * no buffer at all and a busy one allocates nothing per request.
+ * no buffer at all and a busy one allocates nothing per request.  What
+ * they hold is counted against the worker's share of limits.max_memory
+ * (connbuf.c); at the share, reading waits for memory to come back.
  *
  * Timeouts live on three lists (idle, frame, write), each ordered by
  * time because every entry on a list has the same timeout: adding,
@@ -461,8 +463,8 @@ conn_input_buffered(struct worker *w, struct conn *c)
 	buf_consume(&c->in, used);
 	if (c->in.len > 0)
 		timer_del(w, c, TIMER_BUF);
-	else if (c->in.cap <= CONNBUF_BLOCK)
-		connbuf_release(w, &c->in);
+	else if (c->in.cap <= CONNBUF_BLOCK || w->memwait != NULL)
+		connbuf_release(w, &c->in);	/* others wait for memory */
 	else
 		/* Large frames come in runs: keep it, for a second. */
 		timer_touch(w, c, TIMER_BUF);

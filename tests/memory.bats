@@ -230,7 +230,9 @@ def cmd_budget(eport, cport, nconn, budget, *pids):
     if polite > 8.0:
         fail("the polite client waited %.2f s" % polite)
     em = stat_of(cport, "errors_memory")
-    say("errors_memory %d" % em)
+    say("errors_memory %d, errors_timeout_write %d, errors_nomem %d" %
+        (em, stat_of(cport, "errors_timeout_write"),
+         stat_of(cport, "errors_nomem")))
     if em < 1:
         fail("errors_memory is %d" % em)
     for s in hogs:
