@@ -69,6 +69,8 @@ static const struct key keys[] = {
 	    RANGE(0, YEAR), .def = "30" },
 	{ KEY("limits.max_output", KEY_INT), CF(limits.max_output),
 	    RANGE(1024, 1L << 30), .def = "4194304" },
+	{ KEY("limits.max_memory", KEY_INT), CF(limits.max_memory),
+	    RANGE(1L << 20, 1L << 40), .def = "268435456" },
 	{ KEY("tcp", KEY_GROUP) },
 	{ KEY("tcp.nodelay", KEY_BOOL), CF(tcp.nodelay), .def = "true" },
 	{ KEY("tcp.keepalive", KEY_BOOL), CF(tcp.keepalive), .def = "true" },

@@ -6,7 +6,9 @@
  * what is left over -- a partial frame, or output the socket would not
  * take -- is copied into buffers of the connection's own, taken from a
  * pool and given back as soon as they empty, so an idle connection holds
- * no buffer at all and a busy one allocates nothing per request.
+ * no buffer at all and a busy one allocates nothing per request.  What
+ * they hold is counted against the worker's share of limits.max_memory
+ * (connbuf.c); at the share, reading waits for memory to come back.
  *
  * Timeouts live on three lists (idle, frame, write), each ordered by
  * time because every entry on a list has the same timeout: adding,
@@ -22,85 +24,107 @@
 #include "ekkod.h"
 #include "util.h"
 
-#define POOL_BLOCK	16384
-#define POOL_MAX	1024
-#define BIG_READ	(128 * 1024)	/* read size for large frames */
 #define BUF_KEEP_MS	1000	/* an emptied large buffer is kept so long */
 #define RELAXED		memory_order_relaxed
 
-/* ---- buffer pool ---- */
+/* ---- buffers ---- */
 
-/* A buffer block of at least n bytes: a pooled one when small. */
-static uint8_t *
-conn_buf_alloc(struct worker *w, size_t n, size_t *cap)
-{
-	void *p;
-
-	if (n <= POOL_BLOCK) {
-		*cap = POOL_BLOCK;
-		if ((p = w->pool) != NULL) {
-			w->pool = *(void **)p;
-			w->npool--;
-			return p;
-		}
-		return malloc(POOL_BLOCK);
-	}
-	*cap = n;
-	return malloc(n);
-}
-
-/* Give an emptied buffer back: to the pool if it is a pool block. */
+/*
+ * No buffer for c: malloc failed (r -1), or the worker is at its
+ * max_memory share (r -2).  Either way c cannot go on.
+ */
 static void
-conn_buf_release(struct worker *w, struct buf *b)
+conn_nomem(struct worker *w, struct conn *c, int r)
 {
-	if (b->data == NULL)
-		return;
-	if (b->cap == POOL_BLOCK && w->npool < POOL_MAX) {
-		*(void **)b->data = w->pool;
-		w->pool = b->data;
-		w->npool++;
+	if (r == -2) {
+		w->mem_full_ms = w->now;
+		sb_count(&w->slot->errors[ERR_MEMORY], 1);
+		log_limited(&w->log_conn, "connection on port %d: worker at "
+		    "its max_memory share; closing", c->l->port);
 	} else
-		free(b->data);
-	b->data = NULL;
-	b->off = b->len = b->cap = 0;
-}
-
-/* Room for n more bytes in b, moving to a larger block if needed. */
-static int
-conn_buf_reserve(struct worker *w, struct buf *b, size_t n)
-{
-	struct buf nb = { 0 };
-
-	if (b->data != NULL && buf_room(b) >= n)
-		return 0;
-	if (b->data != NULL && b->cap - b->len >= n) {
-		buf_compact(b);
-		return 0;
-	}
-	if ((nb.data = conn_buf_alloc(w, b->len + n, &nb.cap)) == NULL)
-		return -1;
-	if (b->len > 0)
-		memcpy(nb.data, buf_head(b), b->len);
-	nb.len = b->len;
-	conn_buf_release(w, b);
-	*b = nb;
-	return 0;
+		sb_count(&w->slot->errors[ERR_NOMEM], 1);
+	c->flags |= CONN_DEAD;
 }
 
 /* Free every pooled block (worker exit, for a clean valgrind run). */
 void
 conn_release_buffers(struct worker *w)
 {
-	void *p;
-
-	while ((p = w->pool) != NULL) {
-		w->pool = *(void **)p;
-		free(p);
-	}
-	w->npool = 0;
+	connbuf_release_pool(w);
 	buf_free(&w->reply);
 	free(w->scratch);
 	w->scratch = NULL;
+}
+
+/* ---- waiting for memory ---- */
+
+/*
+ * Was the worker at its share within the last write_timeout?  Then a
+ * connection that did not drain in that time is closed for memory.
+ */
+static int
+conn_mem_full(const struct worker *w)
+{
+	return w->memwait != NULL || (w->mem_full_ms != 0 &&
+	    w->now - w->mem_full_ms <=
+	    (uint64_t)w->cf->limits.write_timeout * 1000 + 1000);
+}
+
+/* Hold c's reading back until memory is given back (conn_mem_wake). */
+static void
+conn_mem_wait(struct worker *w, struct conn *c)
+{
+	w->mem_full_ms = w->now;
+	w->mem_wait_free = connbuf_free(w);
+	if (c->flags & CONN_MEMWAIT)
+		return;
+	c->flags |= CONN_MEMWAIT;
+	c->mem_prev = NULL;
+	c->mem_next = w->memwait;
+	if (w->memwait != NULL)
+		w->memwait->mem_prev = c;
+	w->memwait = c;
+}
+
+/* Take c off the list of those waiting for memory. */
+static void
+conn_mem_unwait(struct worker *w, struct conn *c)
+{
+	if (!(c->flags & CONN_MEMWAIT))
+		return;
+	if (c->mem_prev != NULL)
+		c->mem_prev->mem_next = c->mem_next;
+	else
+		w->memwait = c->mem_next;
+	if (c->mem_next != NULL)
+		c->mem_next->mem_prev = c->mem_prev;
+	c->flags &= ~CONN_MEMWAIT;
+}
+
+static void	conn_update_events(struct worker *, struct conn *);
+
+/*
+ * Memory given back since the last one had to wait, and a quarter of
+ * the share free: let every waiting connection read (those that still
+ * do not fit wait again).  The margin keeps this walk from running for
+ * every block given back; the first condition keeps a connection too
+ * big for what is free from being woken on every turn of the loop.
+ */
+static void
+conn_mem_wake(struct worker *w)
+{
+	struct conn *c;
+	size_t avail;
+
+	if (w->memwait == NULL)
+		return;
+	avail = connbuf_free(w);
+	if (avail <= w->mem_wait_free || avail < connbuf_share(w) / 4)
+		return;
+	while ((c = w->memwait) != NULL) {
+		conn_mem_unwait(w, c);
+		conn_update_events(w, c);
+	}
 }
 
 /* ---- timer lists ---- */
@@ -194,16 +218,18 @@ conn_expire(struct worker *w)
 		lim = conn_timeout_ms(w, k);
 		while ((c = w->timers[k]) != NULL &&
 		    w->now - c->since[k] >= lim) {
-			sb_count(&w->slot->errors[errs[k]], 1);
+			sb_count(&w->slot->errors[k == TIMER_WRITE &&
+			    conn_mem_full(w) ? ERR_MEMORY : errs[k]], 1);
 			conn_close(w, c);
 		}
 	}
+	conn_mem_wake(w);
 	/* Large input buffers left empty: back to the allocator. */
 	while ((c = w->timers[TIMER_BUF]) != NULL &&
 	    w->now - c->since[TIMER_BUF] >= BUF_KEEP_MS) {
 		timer_del(w, c, TIMER_BUF);
 		if (c->in.len == 0)
-			conn_buf_release(w, &c->in);
+			connbuf_release(w, &c->in);
 	}
 }
 
@@ -216,7 +242,8 @@ conn_update_events(struct worker *w, struct conn *c)
 	uint16_t want = 0;
 	uint32_t ev = 0;
 
-	if (!(c->flags & (CONN_PAUSED | CONN_EOF | CONN_CLOSING)))
+	if (!(c->flags & (CONN_PAUSED | CONN_EOF | CONN_CLOSING |
+	    CONN_MEMWAIT)))
 		want |= CONN_READING;
 	if (c->out.len > 0)
 		want |= CONN_WRITING;
@@ -280,8 +307,9 @@ conn_close(struct worker *w, struct conn *c)
 	for (k = 0; k < NTIMERS; k++)
 		timer_del(w, c, k);
 	close(c->fd);
-	conn_buf_release(w, &c->in);
-	conn_buf_release(w, &c->out);
+	conn_mem_unwait(w, c);
+	connbuf_release(w, &c->in);
+	connbuf_release(w, &c->out);
 	if (c->flags & CONN_PERIP)
 		perip_release(c->peer, w->slotno);
 	atomic_fetch_sub_explicit(&sb->conns_active, 1, RELAXED);
@@ -299,6 +327,7 @@ static void
 conn_send(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
 {
 	ssize_t r;
+	int err;
 
 	if (n == 0 || (c->flags & CONN_DEAD))
 		return;
@@ -320,9 +349,8 @@ conn_send(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
 		}
 		timer_touch(w, c, TIMER_WRITE);
 	}
-	if (conn_buf_reserve(w, &c->out, n) == -1) {
-		sb_count(&w->slot->errors[ERR_NOMEM], 1);
-		c->flags |= CONN_DEAD;
+	if ((err = connbuf_reserve(w, &c->out, n, SIZE_MAX)) < 0) {
+		conn_nomem(w, c, err);
 		return;
 	}
 	memcpy(buf_tail(&c->out), p, n);
@@ -435,32 +463,11 @@ conn_input_buffered(struct worker *w, struct conn *c)
 	buf_consume(&c->in, used);
 	if (c->in.len > 0)
 		timer_del(w, c, TIMER_BUF);
-	else if (c->in.cap <= POOL_BLOCK)
-		conn_buf_release(w, &c->in);
+	else if (c->in.cap <= CONNBUF_BLOCK || w->memwait != NULL)
+		connbuf_release(w, &c->in);	/* others wait for memory */
 	else
 		/* Large frames come in runs: keep it, for a second. */
 		timer_touch(w, c, TIMER_BUF);
-}
-
-/*
- * Room wanted after the bytes held in c->in: the rest of the current
- * frame when its size is known, and for large frames a generous read
- * beyond it, so that big messages cost few reads and no re-growing.
- */
-static size_t
-conn_want(const struct conn *c)
-{
-	const struct framer *f = &c->l->framer;
-	size_t need = 0, have = c->in.len;
-
-	if (f->kind == FRAMING_LENGTH && have >= FRAME_LENGTH_HDR)
-		need = FRAME_LENGTH_HDR + frame_get_u32(buf_head(&c->in));
-	else if (f->kind == FRAMING_FIXED)
-		need = f->frame_size;
-	need = need > have ? need - have : 0;
-	if (need > POOL_BLOCK / 2)
-		return need + BIG_READ;
-	return POOL_BLOCK / 2;
 }
 
 /* Keep what the scratch buffer held beyond the complete frames. */
@@ -468,19 +475,15 @@ static void
 conn_keep_rest(struct worker *w, struct conn *c, const uint8_t *p,
     size_t n)
 {
-	if (conn_buf_reserve(w, &c->in, n) == -1) {
-		sb_count(&w->slot->errors[ERR_NOMEM], 1);
-		c->flags |= CONN_DEAD;
+	int r;
+
+	/* Only what arrived: a header's promise is not an allocation. */
+	if ((r = connbuf_reserve(w, &c->in, n, c->in.len + n)) < 0) {
+		conn_nomem(w, c, r);
 		return;
 	}
 	memcpy(buf_tail(&c->in), p, n);
 	c->in.len += n;
-	/* A large frame: grow now, while little is held, not later. */
-	if (conn_want(c) > POOL_BLOCK &&
-	    conn_buf_reserve(w, &c->in, conn_want(c)) == -1) {
-		sb_count(&w->slot->errors[ERR_NOMEM], 1);
-		c->flags |= CONN_DEAD;
-	}
 }
 
 /*
@@ -510,16 +513,26 @@ conn_eof(struct worker *w, struct conn *c)
 static void
 conn_readable(struct worker *w, struct conn *c)
 {
-	size_t used, before = c->in.len;
-	int scratch = c->in.data == NULL;
+	size_t used, before = c->in.len, room, upto;
+	int scratch = c->in.data == NULL, r;
 	ssize_t n;
 
+	if ((room = connbuf_read_room(w, &c->in, &c->out)) == 0) {
+		conn_mem_wait(w, c);
+		return;
+	}
 	if (scratch)
-		n = read(c->fd, w->scratch, w->scratch_size);
+		n = read(c->fd, w->scratch, room < w->scratch_size ? room :
+		    w->scratch_size);
 	else {
-		if (conn_buf_reserve(w, &c->in, conn_want(c)) == -1) {
-			sb_count(&w->slot->errors[ERR_NOMEM], 1);
-			c->flags |= CONN_DEAD;
+		/* Grown as bytes come, to the frame's end, within memory. */
+		upto = connbuf_in_limit(&c->l->framer, buf_head(&c->in),
+		    c->in.len);
+		if (upto > c->in.len + room)
+			upto = c->in.len + room;
+		if ((r = connbuf_reserve(w, &c->in, CONNBUF_MIN_READ,
+		    upto)) < 0) {
+			conn_nomem(w, c, r);
 			return;
 		}
 		n = read(c->fd, buf_tail(&c->in), buf_room(&c->in));
@@ -571,7 +584,7 @@ conn_writable(struct worker *w, struct conn *c)
 			return;
 	} else {
 		timer_del(w, c, TIMER_WRITE);
-		conn_buf_release(w, &c->out);
+		connbuf_release(w, &c->out);
 	}
 	if (c->flags & CONN_PAUSED) {
 		c->flags &= ~CONN_PAUSED;
@@ -602,8 +615,12 @@ conn_event(struct worker *w, struct conn *c, uint32_t events)
 	if ((events & EPOLLOUT) && c->out.len > 0)
 		conn_writable(w, c);
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
-	    !(c->flags & (CONN_EOF | CONN_CLOSING | CONN_PAUSED | CONN_DEAD)))
-		conn_readable(w, c);
+	    !(c->flags & (CONN_EOF | CONN_CLOSING | CONN_PAUSED | CONN_DEAD))) {
+		if (!(c->flags & CONN_MEMWAIT))
+			conn_readable(w, c);
+		else if (events & (EPOLLHUP | EPOLLERR))
+			c->flags |= CONN_DEAD;	/* gone; nobody will read */
+	}
 	if (conn_finished(w, c)) {
 		conn_close(w, c);
 		return;

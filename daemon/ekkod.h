@@ -51,6 +51,7 @@ struct limits_conf {
 	long	 frame_timeout;
 	long	 write_timeout;
 	long	 max_output;
+	long	 max_memory;	/* all connection buffers, all workers */
 };
 
 struct tcp_conf {
@@ -210,6 +211,7 @@ enum err_kind {
 	ERR_ACCEPT,
 	ERR_RESET,
 	ERR_NOMEM,
+	ERR_MEMORY,		/* closed at the worker's max_memory share */
 	ERR_NKINDS
 };
 
@@ -466,6 +468,10 @@ struct worker {
 	struct conn		*timer_tails[NTIMERS];
 	void			*pool;		/* free buffers */
 	int			 npool;
+	size_t			 mem_held;	/* buffer bytes allocated */
+	uint64_t		 mem_full_ms;	/* last time at the share */
+	size_t			 mem_wait_free;	/* free when one last waited */
+	struct conn		*memwait;	/* waiting for memory to read */
 	struct log_limit	 log_conn;
 	struct log_limit	 log_accept;
 };
@@ -486,6 +492,8 @@ struct conn {
 	uint64_t		 since[NTIMERS];
 	struct conn		*prev[NTIMERS];
 	struct conn		*next[NTIMERS];
+	struct conn		*mem_prev;	/* on w->memwait */
+	struct conn		*mem_next;
 };
 
 #define CONN_OPEN	0x0001
@@ -498,6 +506,7 @@ struct conn {
 #define CONN_PERIP	0x0080	/* counted in the per-IP table */
 #define CONN_INTIMER(k)	(0x0100 << (k))	/* 0x100 .. 0x800 */
 #define CONN_DEAD	0x1000	/* socket failed: close, send nothing */
+#define CONN_MEMWAIT	0x2000	/* reading held back: worker at its share */
 
 void	 conn_open(struct worker *, int, struct listener_conf *, int,
 	    const uint8_t *, int);
@@ -508,6 +517,23 @@ int	 conn_next_timeout(struct worker *);
 int	 conn_is_idle(const struct conn *);
 void	 conn_drain_idle(struct worker *);
 void	 conn_release_buffers(struct worker *);
+
+/* ---- connbuf.c ---- */
+
+#define CONNBUF_BLOCK	16384	/* the pooled size: most leftovers fit */
+#define CONNBUF_MIN_READ (CONNBUF_BLOCK / 2)
+
+size_t	 connbuf_share(const struct worker *);
+size_t	 connbuf_free(const struct worker *);
+uint8_t	*connbuf_alloc(struct worker *, size_t, size_t *);
+void	 connbuf_release(struct worker *, struct buf *);
+int	 connbuf_reserve(struct worker *, struct buf *, size_t, size_t);
+void	 connbuf_release_pool(struct worker *);
+size_t	 connbuf_frame_end(const struct framer *, const uint8_t *, size_t);
+size_t	 connbuf_in_limit(const struct framer *, const uint8_t *,
+	    size_t);
+size_t	 connbuf_read_room(const struct worker *, const struct buf *,
+	    const struct buf *);
 
 /* ---- service.c ---- */
 

@@ -43,6 +43,7 @@ static const char *const err_names[ERR_NKINDS] = {
 	[ERR_ACCEPT] = "accept",
 	[ERR_RESET] = "reset",
 	[ERR_NOMEM] = "nomem",
+	[ERR_MEMORY] = "memory",
 };
 
 #define LOAD(x)		atomic_load_explicit(&(x), memory_order_relaxed)
