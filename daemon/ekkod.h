@@ -298,6 +298,7 @@ void	 perip_destroy(void);
 int	 perip_acquire(const uint8_t *, int, long);
 void	 perip_release(const uint8_t *, int);
 void	 perip_forget_slot(int);
+extern void (*perip_fault_hook)(void);	/* tests only */
 
 /* ---- sdnotify.c ---- */
 
