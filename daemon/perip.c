@@ -45,7 +45,7 @@ struct perip_table {
 	pthread_mutex_t		 lock;
 	uint64_t		 key[2];
 	uint32_t		 mask;
-	uint32_t		 n;		/* used entries of the live array */
+	uint32_t		 n;		/* used entries, live array */
 	_Atomic uint32_t	 live;		/* 0 or 1: which array */
 	_Atomic int		 stale;		/* a generation moved: sweep */
 	_Atomic uint32_t	 gen[SB_SLOTS];	/* the master's, per slot */
