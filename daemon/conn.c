@@ -25,7 +25,6 @@
 #include "util.h"
 
 #define BUF_KEEP_MS	1000	/* an emptied large buffer is kept so long */
-#define RELAXED		memory_order_relaxed
 
 /* ---- buffers ---- */
 
@@ -268,7 +267,20 @@ conn_is_idle(const struct conn *c)
 	return c->in.len == 0 && c->out.len == 0;
 }
 
-/* Start serving an accepted socket. */
+/* Give back the global and per-IP counts worker_admit took for c. */
+static void
+conn_give_counts(struct worker *w, struct conn *c)
+{
+	if (c->flags & CONN_PERIP)
+		perip_release(c->peer, w->slotno);
+	scoreboard_conn_give(w->slot);
+}
+
+/*
+ * Start serving an accepted socket whose counts worker_admit has taken
+ * (scoreboard_conn_take, and perip_acquire when perip): from here on
+ * they are c's, given back by conn_close or here on failure.
+ */
 void
 conn_open(struct worker *w, int fd, struct listener_conf *l, int admin,
     const uint8_t *peer, int perip)
@@ -287,13 +299,13 @@ conn_open(struct worker *w, int fd, struct listener_conf *l, int admin,
 	if (ev_add(&w->ev, fd, EPOLLIN, c) == -1) {
 		log_limited(&w->log_conn, "epoll_ctl: %s", strerror(errno));
 		close(fd);
+		conn_give_counts(w, c);
 		c->flags = 0;
 		return;
 	}
 	timer_touch(w, c, TIMER_IDLE);
 	w->nconns++;
 	sb_count(&w->slot->accepted, 1);
-	sb_count(&w->slot->conns_active, 1);
 }
 
 /* Close c and give back everything it held. */
@@ -310,10 +322,7 @@ conn_close(struct worker *w, struct conn *c)
 	conn_mem_unwait(w, c);
 	connbuf_release(w, &c->in);
 	connbuf_release(w, &c->out);
-	if (c->flags & CONN_PERIP)
-		perip_release(c->peer, w->slotno);
-	atomic_fetch_sub_explicit(&sb->conns_active, 1, RELAXED);
-	sb_count(&w->slot->conns_active, (uint64_t)-1);
+	conn_give_counts(w, c);
 	c->flags = 0;
 	w->nconns--;
 	worker_count_closed(w);

@@ -229,11 +229,18 @@ struct sb_slot {
 	uint64_t		 started_ms;
 	_Alignas(128) _Atomic uint64_t heartbeat_ms;
 	_Atomic uint64_t	 accepted;
-	_Atomic uint64_t	 conns_active;
 	_Atomic uint64_t	 requests;
 	_Atomic uint64_t	 bytes_in;
 	_Atomic uint64_t	 bytes_out;
 	_Atomic uint64_t	 errors[ERR_NKINDS];
+	/*
+	 * Connections this worker holds or is admitting.  The global figure
+	 * is the sum over slots, so a worker's death (its slot is zeroed on
+	 * reap) can neither leak nor wrap it.  A line of its own: every
+	 * accept reads it in every slot, which must not disturb the hot
+	 * request counters above.
+	 */
+	_Alignas(128) _Atomic uint64_t conns_active;
 };
 
 struct sb_totals {
@@ -258,7 +265,7 @@ struct scoreboard {
 	char			 last_reload[256];
 	uint64_t		 perip_key[2];
 	struct sb_totals	 retired;	/* from workers gone */
-	_Alignas(128) _Atomic uint64_t conns_active;	/* all workers */
+	_Atomic int		 slots_hi;	/* highest slot used + 1 */
 	_Alignas(128) _Atomic uint64_t conns_rejected;
 	_Alignas(128) struct sb_slot slot[SB_SLOTS];
 };
@@ -278,7 +285,11 @@ sb_count(_Atomic uint64_t *c, uint64_t n)
 
 int		 scoreboard_create(long);
 void		 scoreboard_destroy(void);
+void		 scoreboard_claim(int);
 void		 scoreboard_retire(int);
+int		 scoreboard_conn_take(struct sb_slot *, long);
+void		 scoreboard_conn_give(struct sb_slot *);
+uint64_t	 scoreboard_conns_active(void);
 const char	*scoreboard_state_name(int);
 const char	*scoreboard_err_name(int);
 size_t		 scoreboard_format(char *, size_t);
@@ -290,6 +301,7 @@ void	 perip_destroy(void);
 int	 perip_acquire(const uint8_t *, int, long);
 void	 perip_release(const uint8_t *, int);
 void	 perip_forget_slot(int);
+extern void (*perip_fault_hook)(void);	/* tests only */
 
 /* ---- sdnotify.c ---- */
 

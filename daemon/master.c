@@ -69,7 +69,7 @@ master_sd_status(struct master *m)
 		sdnotify("STATUS=%d workers, generation %d, %llu "
 		    "connections, %llu req/s",
 		    atomic_load(&sb->workers_running), m->generation,
-		    (unsigned long long)atomic_load(&sb->conns_active),
+		    (unsigned long long)scoreboard_conns_active(),
 		    (unsigned long long)(elapsed && req >= m->status_requests ?
 		    (req - m->status_requests) * 1000 / elapsed : 0));
 	m->status_ms = m->now;

@@ -107,9 +107,60 @@ sb_add(_Atomic uint64_t *c, uint64_t a)
 	atomic_fetch_add_explicit(c, a, memory_order_relaxed);
 }
 
+/* A worker is about to start in slot: the sums below must reach it. */
+void
+scoreboard_claim(int slotno)
+{
+	if (slotno >= LOAD(sb->slots_hi))
+		atomic_store(&sb->slots_hi, slotno + 1);
+}
+
 /*
- * A worker is gone: fold its counters into the retired totals, give
- * back the connections it held in the global count, clear the slot.
+ * Connections held by all workers: the sum of the slots' own counts.
+ * A slot's count is written by its worker alone and zeroed by the
+ * master only once that worker is reaped, so no death can leak or
+ * wrap the sum.
+ */
+uint64_t
+scoreboard_conns_active(void)
+{
+	uint64_t n = 0;
+	int i, hi = LOAD(sb->slots_hi);
+
+	for (i = 0; i < hi; i++)
+		n += LOAD(sb->slot[i].conns_active);
+	return n;
+}
+
+/*
+ * Count one more connection on our slot unless all workers together
+ * hold max: 0 taken, -1 at the limit.  The count goes up before the
+ * sum is read, with a full fence between: of two workers racing for
+ * the last place at least one sees the other, so the limit is never
+ * exceeded (both may refuse; a refusal is the safe side).
+ */
+int
+scoreboard_conn_take(struct sb_slot *s, long max)
+{
+	sb_count(&s->conns_active, 1);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (scoreboard_conns_active() > (uint64_t)max) {
+		sb_count(&s->conns_active, (uint64_t)-1);
+		return -1;
+	}
+	return 0;
+}
+
+/* Give back a connection taken with scoreboard_conn_take. */
+void
+scoreboard_conn_give(struct sb_slot *s)
+{
+	sb_count(&s->conns_active, (uint64_t)-1);
+}
+
+/*
+ * A worker is gone (reaped): fold its counters into the retired
+ * totals, clear the slot, drop its per-IP counts.
  */
 void
 scoreboard_retire(int slotno)
@@ -123,8 +174,7 @@ scoreboard_retire(int slotno)
 	sb_add(&sb->retired.bytes_out, LOAD(s->bytes_out));
 	for (k = 0; k < ERR_NKINDS; k++)
 		sb_add(&sb->retired.errors[k], LOAD(s->errors[k]));
-	atomic_fetch_sub_explicit(&sb->conns_active, LOAD(s->conns_active),
-	    memory_order_relaxed);
+	/* its connections died with it: nothing to fold, only to clear */
 	atomic_store(&s->accepted, 0);
 	atomic_store(&s->requests, 0);
 	atomic_store(&s->bytes_in, 0);
@@ -225,7 +275,7 @@ sb_format_global(char *buf, size_t len, size_t off, uint64_t now)
 	    (unsigned long long)LOAD(sb->respawns),
 	    (unsigned long long)LOAD(sb->reloads),
 	    (unsigned long long)LOAD(sb->reloads_failed), sb->last_reload,
-	    (unsigned long long)LOAD(sb->conns_active),
+	    (unsigned long long)scoreboard_conns_active(),
 	    (unsigned long long)acc,
 	    (unsigned long long)LOAD(sb->conns_rejected),
 	    (unsigned long long)req, (unsigned long long)bin,

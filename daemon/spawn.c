@@ -116,6 +116,7 @@ spawn_worker(struct master *m, int slot, struct config *cf, int gen)
 		return -1;
 	}
 	/* Before the fork: the child may report "serving" at once. */
+	scoreboard_claim(slot);
 	s->generation = gen;
 	s->started_ms = m->now;
 	atomic_store(&s->heartbeat_ms, m->now);

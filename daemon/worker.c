@@ -165,20 +165,19 @@ worker_admit(struct worker *w, struct listener_conf *l, int fd,
 		    l);
 		return;
 	}
-	if (atomic_fetch_add_explicit(&sb->conns_active, 1, RELAXED) >=
-	    (uint64_t)lim->max_connections) {
-		atomic_fetch_sub_explicit(&sb->conns_active, 1, RELAXED);
+	if (scoreboard_conn_take(w->slot, lim->max_connections) == -1) {
 		worker_refuse(w, fd, ERR_MAX_CONNECTIONS,
 		    "max_connections reached", peer, l);
 		return;
 	}
 	if (perip && (r = perip_acquire(addr, w->slotno,
 	    lim->per_ip_connections)) != 0) {
-		atomic_fetch_sub_explicit(&sb->conns_active, 1, RELAXED);
+		scoreboard_conn_give(w->slot);
 		worker_refuse(w, fd, ERR_PER_IP, r == -1 ?
 		    "per_ip_connections reached" : "per-IP table full", peer, l);
 		return;
 	}
+	/* conn_open owns both counts now, and gives them back on failure */
 	conn_open(w, fd, l, cidr_match_list(w->cf->admin_allow,
 	    w->cf->nadmin, addr), addr, perip);
 }
