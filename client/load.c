@@ -44,6 +44,8 @@ static void	 load_capture(struct load *, struct lconn *, enum wire_verdict,
 		    const uint8_t *, size_t);
 static int	 load_mismatch(struct load *, struct lconn *,
 		    enum wire_verdict);
+static int	 load_verdict(struct load *, struct lconn *,
+		    enum wire_verdict, const uint8_t *, size_t, uint64_t);
 static int	 load_input(struct load *, struct lconn *, const uint8_t *,
 		    size_t, uint64_t);
 static void	 load_readable(struct load *, struct lconn *);
@@ -332,6 +334,20 @@ load_mismatch(struct load *l, struct lconn *c, enum wire_verdict v)
 	return -1;
 }
 
+/* What is not a plain reply: error replies, their text, mismatches. */
+static int
+load_verdict(struct load *l, struct lconn *c, enum wire_verdict v,
+    const uint8_t *p, size_t n, uint64_t now)
+{
+	if (v == WIRE_BAD_HEADER || v == WIRE_DIFFERS)
+		return load_mismatch(l, c, v);
+	if (l->capture == c || v == WIRE_TEXT)
+		load_capture(l, c, v, p, n);
+	if (v == WIRE_ERROR)
+		load_complete(l, c, now, 0);
+	return 0;
+}
+
 /*
  * Check bytes received against the replies owed, completing requests as
  * their last byte arrives.  -1 on a mismatch (counted).
@@ -351,12 +367,11 @@ load_input(struct load *l, struct lconn *c, const uint8_t *p, size_t n,
 			return -1;
 		}
 		v = wire_read(&l->wire, &c->rx, c->done, p, n, &k);
-		if (v == WIRE_BAD_HEADER || v == WIRE_DIFFERS)
-			return load_mismatch(l, c, v);
-		if (l->capture == c || v == WIRE_TEXT)
-			load_capture(l, c, v, p, k);
-		if (v == WIRE_REPLY || v == WIRE_ERROR)
-			load_complete(l, c, now, v == WIRE_REPLY);
+		if (v == WIRE_REPLY)
+			load_complete(l, c, now, 1);
+		else if ((v != WIRE_MORE || l->capture == c) &&
+		    load_verdict(l, c, v, p, k, now) == -1)
+			return -1;
 		p += k;
 		n -= k;
 	}

@@ -181,18 +181,17 @@ wire_pack(const struct wire *w, uint64_t seq, size_t off, uint64_t end,
 	return n;
 }
 
-/* A reply header has arrived: as expected, an error reply, or wrong. */
+/*
+ * A reply header has arrived whole in rx: as expected (WIRE_MORE: the
+ * body, if any, follows), an error reply, or wrong.
+ */
 static enum wire_verdict
 wire_header(const struct wire *w, struct wire_rx *rx)
 {
 	uint32_t len;
 
-	if (memcmp(rx->hdr, w->rep.hdr, w->rep.hdrlen) == 0) {
-		if (rx->off < w->rep.len)
-			return WIRE_MORE;
-		rx->off = 0;
-		return WIRE_REPLY;
-	}
+	if (memcmp(rx->hdr, w->rep.hdr, w->rep.hdrlen) == 0)
+		return WIRE_MORE;
 	len = frame_get_u32(rx->hdr);
 	if (!w->errors || rx->hdr[FRAME_LENGTH_HDR] != PROTO_ERROR || len < 1)
 		return WIRE_BAD_HEADER;
@@ -215,33 +214,42 @@ wire_text(struct wire_rx *rx, size_t n, size_t *used)
 
 /*
  * Take bytes of reply seq from p[0, n), n > 0, up to the end of the
- * header, the reply or the error text; *used says how many.  The bytes
- * taken after a WIRE_TEXT, up to and with those of its WIRE_ERROR, are
- * the error text.  After WIRE_BAD_HEADER or WIRE_DIFFERS the stream is
- * lost: reset rx before reading a new one.
+ * reply, of an error reply's header or of its text; *used says how
+ * many.  The bytes taken after a WIRE_TEXT, up to and with those of its
+ * WIRE_ERROR, are the error text.  After WIRE_BAD_HEADER or WIRE_DIFFERS
+ * the stream is lost: reset rx before reading a new one.
+ *
+ * This is the hot path: header and body in one call, and a header that
+ * arrives whole and as expected is compared in place, not copied.
  */
 enum wire_verdict
 wire_read(const struct wire *w, struct wire_rx *rx, uint64_t seq,
     const uint8_t *p, size_t n, size_t *used)
 {
-	size_t k, hl = w->rep.hdrlen;
+	const struct wire_shape *r = &w->rep;
+	size_t h = 0, k, off = rx->off;
+	enum wire_verdict v;
 
 	if (rx->skip > 0)
 		return wire_text(rx, n, used);
-	if (rx->off < hl) {
-		k = hl - rx->off < n ? hl - rx->off : n;
-		memcpy(rx->hdr + rx->off, p, k);
-		*used = k;
-		if ((rx->off += k) < hl)
-			return WIRE_MORE;
-		return wire_header(w, rx);
+	if (off < r->hdrlen) {
+		h = r->hdrlen - off < n ? r->hdrlen - off : n;
+		if (off > 0 || h < r->hdrlen || memcmp(p, r->hdr, h) != 0) {
+			memcpy(rx->hdr + off, p, h);
+			rx->off = off += h;
+			v = off < r->hdrlen ? WIRE_MORE : wire_header(w, rx);
+			if (v != WIRE_MORE || off < r->hdrlen) {
+				*used = h;
+				return v;
+			}
+		} else
+			off = h;
 	}
-	k = w->rep.len - rx->off < n ? w->rep.len - rx->off : n;
-	*used = k;
-	if (wire_span(w, &w->rep, seq, rx->off, k, NULL, p) == -1)
+	k = r->len - off < n - h ? r->len - off : n - h;
+	*used = h + k;
+	if (wire_span(w, r, seq, off, k, NULL, p + h) == -1)
 		return WIRE_DIFFERS;
-	if ((rx->off += k) < w->rep.len)
-		return WIRE_MORE;
-	rx->off = 0;
-	return WIRE_REPLY;
+	off += k;
+	rx->off = off < r->len ? off : 0;
+	return off < r->len ? WIRE_MORE : WIRE_REPLY;
 }
