@@ -42,8 +42,6 @@ static void	 load_flush(struct load *, struct lconn *);
 static void	 load_complete(struct load *, struct lconn *, uint64_t, int);
 static void	 load_capture(struct load *, struct lconn *, enum wire_verdict,
 		    const uint8_t *, size_t);
-static int	 load_mismatch(struct load *, struct lconn *,
-		    enum wire_verdict);
 static int	 load_verdict(struct load *, struct lconn *,
 		    enum wire_verdict, const uint8_t *, size_t, uint64_t);
 static int	 load_input(struct load *, struct lconn *, const uint8_t *,
@@ -320,27 +318,21 @@ load_capture(struct load *l, struct lconn *c, enum wire_verdict v,
 		l->capture = NULL;
 }
 
-/* Count a reply that is not what was sent; -1. */
-static int
-load_mismatch(struct load *l, struct lconn *c, enum wire_verdict v)
-{
-	l->res->errors[LOAD_ERR_MISMATCH]++;
-	if (v == WIRE_BAD_HEADER)
-		load_note(l, "reply %llu on connection %ld: bad header",
-		    (unsigned long long)c->done, c->id);
-	else
-		load_note(l, "reply %llu on connection %ld differs from the "
-		    "request", (unsigned long long)c->done, c->id);
-	return -1;
-}
-
-/* What is not a plain reply: error replies, their text, mismatches. */
+/*
+ * What is not a plain reply: error replies and their text, and replies
+ * that are not what was sent (counted; -1).
+ */
 static int
 load_verdict(struct load *l, struct lconn *c, enum wire_verdict v,
     const uint8_t *p, size_t n, uint64_t now)
 {
-	if (v == WIRE_BAD_HEADER || v == WIRE_DIFFERS)
-		return load_mismatch(l, c, v);
+	if (v == WIRE_BAD_HEADER || v == WIRE_DIFFERS) {
+		l->res->errors[LOAD_ERR_MISMATCH]++;
+		load_note(l, "reply %llu on connection %ld%s",
+		    (unsigned long long)c->done, c->id, v == WIRE_BAD_HEADER ?
+		    ": bad header" : " differs from the request");
+		return -1;
+	}
 	if (l->capture == c || v == WIRE_TEXT)
 		load_capture(l, c, v, p, n);
 	if (v == WIRE_ERROR)
