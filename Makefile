@@ -63,6 +63,18 @@ $(BUILD)/unit/%: tests/unit/%.c $(DAEMON_LIB_OBJ) $(COMMON_OBJ)
 	$(CC) $(CPPFLAGS) $(LIBCONFIG_CFLAGS) -Idaemon $(CFLAGS) -o $@ $^ \
 	    $(LIBCONFIG_LIBS) $(LDLIBS)
 
+# tests/unit/test_client_*.c test the client's code.  They link its
+# objects as an archive, so that each takes only what it uses; main.o is
+# left out, a test has a main of its own.
+$(BUILD)/obj/client.a: $(filter-out $(BUILD)/obj/client/main.o,$(CLIENT_OBJ))
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/unit/test_client_%: tests/unit/test_client_%.c \
+    $(BUILD)/obj/client.a $(COMMON_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Iclient $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 deps:
 	@sh mk/deps.sh build
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ekko.h"
+#include "load.h"
 #include "util.h"
 
 #define BENCH_MAXCONNS		100000
@@ -80,7 +81,7 @@ bench_option(struct bench *b, int ch, const char *arg)
 	case 'r':
 		return bench_rate(arg, &cf->rate);
 	case 'F':
-		return load_mode_parse(arg, &cf->mode);
+		return wire_mode_parse(arg, &cf->mode);
 	case 'C':
 		return util_parse_long(arg, 0, CPU_SETSIZE - 1, &b->cpu);
 	}
@@ -139,14 +140,14 @@ bench_check(struct bench *b)
 {
 	struct load_conf *cf = &b->cf;
 
-	if (cf->mode == LOAD_PING)
+	if (cf->mode == WIRE_PING)
 		cf->size = 0;
-	if (cf->size == 0 && (cf->mode == LOAD_RAW || cf->mode == LOAD_FIXED)) {
+	if (cf->size == 0 && (cf->mode == WIRE_RAW || cf->mode == WIRE_FIXED)) {
 		ekko_warn(NULL, "bench: -s 0 is no message with %s framing",
-		    load_mode_name(cf->mode));
+		    wire_mode_name(cf->mode));
 		return -1;
 	}
-	if (cf->mode != LOAD_EKKO && cf->mode != LOAD_PING &&
+	if (cf->mode != WIRE_EKKO && cf->mode != WIRE_PING &&
 	    ekko_retarget(b->t, EKKO_PORT_ECHO) == -1)
 		return -1;
 	return 0;
@@ -198,7 +199,7 @@ bench_text(const struct bench *b, const struct load_result *r)
 	    (unsigned long long)r->requests, secs);
 	printf("  %ld connections, pipeline %ld, %ld-byte payloads, "
 	    "framing %s\n", cf->conns, cf->pipeline, cf->size,
-	    load_mode_name(cf->mode));
+	    wire_mode_name(cf->mode));
 	if (cf->rate > 0)
 		printf("  open loop at %g requests/s (latency from the "
 		    "intended send time)\n", cf->rate);
@@ -253,7 +254,7 @@ bench_json(const struct bench *b, const struct load_result *r)
 	    (unsigned long long)e[LOAD_ERR_SERVER]);
 	printf("\"conns\":%ld,\"pipeline\":%ld,\"size\":%ld,\"framing\":\"%s\","
 	    "\"rate\":%g,\"target\":\"%s\"}\n", cf->conns, cf->pipeline,
-	    cf->size, load_mode_name(cf->mode), cf->rate, cf->t->name);
+	    cf->size, wire_mode_name(cf->mode), cf->rate, cf->t->name);
 }
 
 /* 1 for wrong answers, 3 for connections lost or never made, else 0. */
@@ -286,7 +287,7 @@ bench_main(struct target *t, int argc, char **argv)
 	memset(&b, 0, sizeof(b));
 	b.t = t;
 	b.cf.t = t;
-	b.cf.mode = LOAD_EKKO;
+	b.cf.mode = WIRE_EKKO;
 	b.cf.conns = 50;
 	b.cf.pipeline = 1;
 	b.cf.size = 64;

@@ -8,7 +8,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "ekko.h"
+#include "hist.h"
 
 static size_t	 hist_index(uint64_t);
 static uint64_t	 hist_top(size_t);

@@ -1,7 +1,8 @@
 /*
  * load.c -- the load generator behind ekko bench: one thread, one epoll
  * loop, many connections, pipelined requests, every reply checked byte
- * for byte as it streams in (wire.c has the bytes).
+ * for byte as it streams in.  wire.c judges the bytes; this file counts
+ * what it reports.
  *
  * Closed loop: each connection keeps up to -P requests in flight.  Open
  * loop (-r): request g (over all connections) is due at start + g / rate
@@ -20,17 +21,13 @@
 #include <unistd.h>
 
 #include "ekko.h"
+#include "load.h"
 #include "util.h"
 
 #define LOAD_TICK_NS	(50 * 1000000ULL)	/* timeout scan interval */
 #define LOAD_EVENTS	1024
 
-static const char *const load_modes[] = {
-	[LOAD_EKKO] = "ekko", [LOAD_PING] = "ping", [LOAD_RAW] = "raw",
-	[LOAD_LINE] = "line", [LOAD_FIXED] = "fixed",
-	[LOAD_LENGTH] = "length",
-};
-
+static void	 load_note(struct load *, const char *, ...) EKKO_PRINTF(2, 3);
 static void	 load_state(struct load *, struct lconn *, enum lstate);
 static void	 load_want(struct load *, struct lconn *, uint32_t);
 static void	 load_connect(struct load *, struct lconn *, uint64_t);
@@ -42,6 +39,13 @@ static uint64_t	 load_when(const struct load *, const struct lconn *,
 		    uint64_t);
 static void	 load_issue(struct load *, struct lconn *, uint64_t);
 static void	 load_flush(struct load *, struct lconn *);
+static void	 load_complete(struct load *, struct lconn *, uint64_t, int);
+static void	 load_capture(struct load *, struct lconn *, enum wire_verdict,
+		    const uint8_t *, size_t);
+static int	 load_verdict(struct load *, struct lconn *,
+		    enum wire_verdict, const uint8_t *, size_t, uint64_t);
+static int	 load_input(struct load *, struct lconn *, const uint8_t *,
+		    size_t, uint64_t);
 static void	 load_readable(struct load *, struct lconn *);
 static void	 load_event(struct load *, struct lconn *, uint32_t);
 static uint64_t	 load_due(const struct load *, long, uint64_t);
@@ -58,29 +62,8 @@ static int	 load_setup(struct load *, const struct load_conf *,
 		    struct load_result *);
 static void	 load_cleanup(struct load *);
 
-/* The name of a mode, as --framing takes it. */
-const char *
-load_mode_name(enum load_mode m)
-{
-	return (size_t)m < nitems(load_modes) ? load_modes[m] : "?";
-}
-
-/* Map a --framing name to a mode; -1 if unknown. */
-int
-load_mode_parse(const char *name, enum load_mode *m)
-{
-	size_t i;
-
-	for (i = 0; i < nitems(load_modes); i++)
-		if (strcmp(name, load_modes[i]) == 0) {
-			*m = (enum load_mode)i;
-			return 0;
-		}
-	return -1;
-}
-
 /* Keep the first error's text for the report. */
-void
+static void
 load_note(struct load *l, const char *fmt, ...)
 {
 	va_list ap;
@@ -195,8 +178,8 @@ load_lost(struct load *l, struct lconn *c, int kind)
 	c->fd = -1;
 	l->outstanding -= c->issued - c->done;
 	c->sent = c->done = c->issued;
-	c->soff = c->roff = 0;
-	c->skip = 0;
+	c->soff = 0;
+	wire_rx_reset(&c->rx);
 	if (l->capture == c)
 		l->capture = NULL;
 	if (l->stopping || c->ok == 0) {
@@ -267,7 +250,8 @@ load_flush(struct load *l, struct lconn *c)
 	size_t n;
 
 	while (c->state == LC_UP && !c->broken && c->sent < c->issued) {
-		n = wire_pack(l, c);
+		n = wire_pack(&l->wire, c->sent, c->soff, c->issued, l->io,
+		    LOAD_IO);
 		w = send(c->fd, l->io, n, MSG_NOSIGNAL);
 		if (w == -1 && errno == EINTR)
 			continue;
@@ -282,14 +266,108 @@ load_flush(struct load *l, struct lconn *c)
 			break;
 		}
 		c->soff += (size_t)w;
-		c->sent += c->soff / l->req.len;
-		c->soff %= l->req.len;
+		c->sent += c->soff / l->wire.req.len;
+		c->soff %= l->wire.req.len;
 		if ((size_t)w < n)
 			break;
 	}
 	if (c->state == LC_UP)
 		load_want(l, c, EPOLLIN |
 		    (c->sent < c->issued && !c->broken ? EPOLLOUT : 0));
+}
+
+/* One reply read whole: verified (ok) or an error reply. */
+static void
+load_complete(struct load *l, struct lconn *c, uint64_t now, int ok)
+{
+	uint64_t t0 = c->ts[c->done % (uint64_t)l->cf->pipeline];
+
+	if (ok) {
+		hist_add(&l->res->hist, now > t0 ? now - t0 : 0);
+		l->res->requests++;
+		l->last_done = now;
+		c->ok++;
+	} else
+		l->res->errors[LOAD_ERR_SERVER]++;
+	c->done++;
+	c->last = now;
+	l->outstanding--;
+}
+
+/*
+ * The text of the first error reply: claimed by a connection at its
+ * header (WIRE_TEXT), kept as it streams in, let go at its end.
+ */
+static void
+load_capture(struct load *l, struct lconn *c, enum wire_verdict v,
+    const uint8_t *p, size_t n)
+{
+	size_t i, room = sizeof(l->res->server_error) - 1;
+
+	if (v == WIRE_TEXT) {
+		if (l->res->server_error[0] == '\0' && l->capture == NULL) {
+			l->capture = c;
+			l->caplen = 0;
+		}
+		return;
+	}
+	for (i = 0; i < n && l->caplen < room; i++)
+		l->res->server_error[l->caplen++] =
+		    p[i] < ' ' || p[i] == 0x7f ? '?' : (char)p[i];
+	if (v == WIRE_ERROR)
+		l->capture = NULL;
+}
+
+/*
+ * What is not a plain reply: error replies and their text, and replies
+ * that are not what was sent (counted; -1).
+ */
+static int
+load_verdict(struct load *l, struct lconn *c, enum wire_verdict v,
+    const uint8_t *p, size_t n, uint64_t now)
+{
+	if (v == WIRE_BAD_HEADER || v == WIRE_DIFFERS) {
+		l->res->errors[LOAD_ERR_MISMATCH]++;
+		load_note(l, "reply %llu on connection %ld%s",
+		    (unsigned long long)c->done, c->id, v == WIRE_BAD_HEADER ?
+		    ": bad header" : " differs from the request");
+		return -1;
+	}
+	if (l->capture == c || v == WIRE_TEXT)
+		load_capture(l, c, v, p, n);
+	if (v == WIRE_ERROR)
+		load_complete(l, c, now, 0);
+	return 0;
+}
+
+/*
+ * Check bytes received against the replies owed, completing requests as
+ * their last byte arrives.  -1 on a mismatch (counted).
+ */
+static int
+load_input(struct load *l, struct lconn *c, const uint8_t *p, size_t n,
+    uint64_t now)
+{
+	enum wire_verdict v;
+	size_t k;
+
+	while (n > 0) {
+		if (c->done == c->issued) {
+			l->res->errors[LOAD_ERR_MISMATCH]++;
+			load_note(l, "connection %ld: data beyond the replies "
+			    "owed", c->id);
+			return -1;
+		}
+		v = wire_read(&l->wire, &c->rx, c->done, p, n, &k);
+		if (v == WIRE_REPLY)
+			load_complete(l, c, now, 1);
+		else if ((v != WIRE_MORE || l->capture == c) &&
+		    load_verdict(l, c, v, p, k, now) == -1)
+			return -1;
+		p += k;
+		n -= k;
+	}
+	return 0;
 }
 
 /* Read big chunks, check them, then send what that made room for. */
@@ -325,7 +403,7 @@ load_readable(struct load *l, struct lconn *c)
 			return;
 		}
 		now = util_now_ns();
-		if (wire_input(l, c, l->io, (size_t)n, now) == -1) {
+		if (load_input(l, c, l->io, (size_t)n, now) == -1) {
 			load_lost(l, c, -1);
 			return;
 		}
@@ -537,7 +615,8 @@ load_setup(struct load *l, const struct load_conf *cf,
 	l->tfd = -1;
 	l->ev.epfd = -1;
 	hist_init(&res->hist);
-	if (wire_shapes(l) == -1 || (l->io = malloc(LOAD_IO)) == NULL ||
+	if (wire_init(&l->wire, cf->mode, (size_t)cf->size) == -1 ||
+	    (l->io = malloc(LOAD_IO)) == NULL ||
 	    (l->conns = calloc(n, sizeof(*l->conns))) == NULL ||
 	    (l->ring = calloc(n * p, sizeof(*l->ring))) == NULL ||
 	    (l->retry = calloc(n, sizeof(*l->retry))) == NULL ||
@@ -572,7 +651,7 @@ load_cleanup(struct load *l)
 	free(l->ring);
 	free(l->retry);
 	free(l->io);
-	free(l->pat);
+	wire_free(&l->wire);
 }
 
 /*

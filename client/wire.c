@@ -5,54 +5,85 @@
  * a connection are a pure function of seq (a header, a slice of one
  * shared pattern, a trailer), and so are the bytes of its reply.  A
  * connection keeps counters and offsets only: what it sends is built in
- * a shared scratch buffer, and what it reads is compared in place, as
- * it streams in, without being buffered.
+ * a scratch buffer, and what it reads is compared in place, as it
+ * streams in, without being buffered.  Like common/frame.c this file
+ * only judges bytes: the caller counts what it reports.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "ekko.h"
 #include "frame.h"
 #include "proto.h"
+#include "util.h"
+#include "wire.h"
 
 #define WIRE_PAT	61	/* pattern period, prime: neighbours differ */
 
-static const uint8_t *wire_seg(const struct load *, const struct shape *,
+static const char *const wire_modes[] = {
+	[WIRE_EKKO] = "ekko", [WIRE_PING] = "ping", [WIRE_RAW] = "raw",
+	[WIRE_LINE] = "line", [WIRE_FIXED] = "fixed",
+	[WIRE_LENGTH] = "length",
+};
+
+static const uint8_t *wire_seg(const struct wire *, const struct wire_shape *,
 		    uint64_t, int, size_t *, size_t *);
-static int	 wire_span(const struct load *, const struct shape *,
+static int	 wire_span(const struct wire *, const struct wire_shape *,
 		    uint64_t, size_t, size_t, uint8_t *, const uint8_t *);
-static void	 wire_complete(struct load *, struct lconn *, uint64_t, int);
-static int	 wire_header(struct load *, struct lconn *, uint64_t);
-static void	 wire_skip(struct load *, struct lconn *, const uint8_t *,
-		    size_t, uint64_t);
+static enum wire_verdict wire_header(const struct wire *, struct wire_rx *);
+static enum wire_verdict wire_text(struct wire_rx *, size_t, size_t *);
+
+/* The name of a mode, as --framing takes it. */
+const char *
+wire_mode_name(enum wire_mode m)
+{
+	return (size_t)m < nitems(wire_modes) ? wire_modes[m] : "?";
+}
+
+/* Map a --framing name to a mode; -1 if unknown. */
+int
+wire_mode_parse(const char *name, enum wire_mode *m)
+{
+	size_t i;
+
+	for (i = 0; i < nitems(wire_modes); i++)
+		if (strcmp(name, wire_modes[i]) == 0) {
+			*m = (enum wire_mode)i;
+			return 0;
+		}
+	return -1;
+}
 
 /* Lay out requests and replies for the mode, and the shared pattern. */
 int
-wire_shapes(struct load *l)
+wire_init(struct wire *w, enum wire_mode mode, size_t size)
 {
-	struct shape *q = &l->req, *p = &l->rep;
-	size_t i, size = l->cf->mode == LOAD_PING ? 0 : (size_t)l->cf->size;
+	struct wire_shape *q = &w->req, *p = &w->rep;
+	size_t i;
 
-	if ((l->pat = malloc(size + WIRE_PAT)) == NULL)
+	memset(w, 0, sizeof(*w));
+	if (mode == WIRE_PING)
+		size = 0;
+	if ((w->pat = malloc(size + WIRE_PAT)) == NULL)
 		return -1;
 	for (i = 0; i < size + WIRE_PAT; i++)
-		l->pat[i] = (uint8_t)('0' + i % WIRE_PAT);
+		w->pat[i] = (uint8_t)('0' + i % WIRE_PAT);
 	q->bodylen = size;
-	if (l->cf->mode == LOAD_EKKO || l->cf->mode == LOAD_PING) {
-		proto_put_header(q->hdr, l->cf->mode == LOAD_EKKO ?
-		    PROTO_ECHO : PROTO_PING, size);
+	if (mode == WIRE_EKKO || mode == WIRE_PING) {
+		proto_put_header(q->hdr, mode == WIRE_EKKO ? PROTO_ECHO :
+		    PROTO_PING, size);
 		q->hdrlen = PROTO_HDR;
-	} else if (l->cf->mode == LOAD_LENGTH) {
+		w->errors = 1;
+	} else if (mode == WIRE_LENGTH) {
 		frame_put_u32(q->hdr, (uint32_t)size);
 		q->hdrlen = FRAME_LENGTH_HDR;
-	} else if (l->cf->mode == LOAD_LINE) {
+	} else if (mode == WIRE_LINE) {
 		q->trl[0] = '\n';
 		q->trllen = 1;
 	}
 	*p = *q;
-	if (l->cf->mode == LOAD_EKKO)
+	if (mode == WIRE_EKKO)
 		p->hdr[FRAME_LENGTH_HDR] |= PROTO_REPLY;
-	if (l->cf->mode == LOAD_PING) {
+	if (mode == WIRE_PING) {
 		proto_put_header(p->hdr, PROTO_PING | PROTO_REPLY, 4);
 		p->body = (const uint8_t *)"PONG";
 		p->bodylen = 4;
@@ -62,10 +93,26 @@ wire_shapes(struct load *l)
 	return 0;
 }
 
+/* Free what wire_init allocated. */
+void
+wire_free(struct wire *w)
+{
+	free(w->pat);
+	w->pat = NULL;
+}
+
+/* Forget a reply half read: the connection starts over. */
+void
+wire_rx_reset(struct wire_rx *rx)
+{
+	rx->off = 0;
+	rx->skip = 0;
+}
+
 /* Segment i (header, body, trailer) of message seq: offset, bytes. */
 static const uint8_t *
-wire_seg(const struct load *l, const struct shape *s, uint64_t seq, int i,
-    size_t *at, size_t *len)
+wire_seg(const struct wire *w, const struct wire_shape *s, uint64_t seq,
+    int i, size_t *at, size_t *len)
 {
 	switch (i) {
 	case 0:
@@ -75,7 +122,7 @@ wire_seg(const struct load *l, const struct shape *s, uint64_t seq, int i,
 	case 1:
 		*at = s->hdrlen;
 		*len = s->bodylen;
-		return s->body != NULL ? s->body : l->pat + seq % WIRE_PAT;
+		return s->body != NULL ? s->body : w->pat + seq % WIRE_PAT;
 	default:
 		*at = s->hdrlen + s->bodylen;
 		*len = s->trllen;
@@ -88,7 +135,7 @@ wire_seg(const struct load *l, const struct shape *s, uint64_t seq, int i,
  * compared with cmp; -1 if they differ.
  */
 static int
-wire_span(const struct load *l, const struct shape *s, uint64_t seq,
+wire_span(const struct wire *w, const struct wire_shape *s, uint64_t seq,
     size_t off, size_t n, uint8_t *dst, const uint8_t *cmp)
 {
 	const uint8_t *p;
@@ -96,7 +143,7 @@ wire_span(const struct load *l, const struct shape *s, uint64_t seq,
 	int i;
 
 	for (i = 0; i < 3; i++) {
-		p = wire_seg(l, s, seq, i, &at, &len);
+		p = wire_seg(w, s, seq, i, &at, &len);
 		lo = at > off ? at : off;
 		hi = at + len < off + n ? at + len : off + n;
 		if (lo >= hi)
@@ -109,21 +156,24 @@ wire_span(const struct load *l, const struct shape *s, uint64_t seq,
 	return 0;
 }
 
-/* Build the unsent bytes of c's issued requests into the scratch buffer. */
+/*
+ * Build requests seq (from byte off of it) up to end, not included, into
+ * dst, at most room bytes; the number of bytes built.
+ */
 size_t
-wire_pack(struct load *l, const struct lconn *c)
+wire_pack(const struct wire *w, uint64_t seq, size_t off, uint64_t end,
+    uint8_t *dst, size_t room)
 {
-	uint64_t seq = c->sent;
-	size_t n = 0, off = c->soff, k;
+	size_t n = 0, k;
 
-	while (seq < c->issued && n < LOAD_IO) {
-		k = l->req.len - off;
-		if (k > LOAD_IO - n)
-			k = LOAD_IO - n;
-		wire_span(l, &l->req, seq, off, k, l->io + n, NULL);
+	while (seq < end && n < room) {
+		k = w->req.len - off;
+		if (k > room - n)
+			k = room - n;
+		wire_span(w, &w->req, seq, off, k, dst + n, NULL);
 		n += k;
 		off += k;
-		if (off == l->req.len) {
+		if (off == w->req.len) {
 			seq++;
 			off = 0;
 		}
@@ -131,110 +181,75 @@ wire_pack(struct load *l, const struct lconn *c)
 	return n;
 }
 
-/* One reply read whole: verified (ok) or an error reply. */
-static void
-wire_complete(struct load *l, struct lconn *c, uint64_t now, int ok)
-{
-	uint64_t t0 = c->ts[c->done % (uint64_t)l->cf->pipeline];
-
-	if (ok) {
-		hist_add(&l->res->hist, now > t0 ? now - t0 : 0);
-		l->res->requests++;
-		l->last_done = now;
-		c->ok++;
-	} else
-		l->res->errors[LOAD_ERR_SERVER]++;
-	c->done++;
-	c->roff = 0;
-	c->last = now;
-	l->outstanding--;
-}
-
-/* A reply header has arrived: as expected, an error reply, or wrong. */
-static int
-wire_header(struct load *l, struct lconn *c, uint64_t now)
+/*
+ * A reply header has arrived whole in rx: as expected (WIRE_MORE: the
+ * body, if any, follows), an error reply, or wrong.
+ */
+static enum wire_verdict
+wire_header(const struct wire *w, struct wire_rx *rx)
 {
 	uint32_t len;
 
-	if (memcmp(c->rhdr, l->rep.hdr, l->rep.hdrlen) == 0)
-		return 0;
-	len = frame_get_u32(c->rhdr);
-	if ((l->cf->mode == LOAD_EKKO || l->cf->mode == LOAD_PING) &&
-	    c->rhdr[FRAME_LENGTH_HDR] == PROTO_ERROR && len >= 1) {
-		if ((c->skip = len - 1) == 0)
-			wire_complete(l, c, now, 0);
-		else if (l->res->server_error[0] == '\0' &&
-		    l->capture == NULL) {
-			l->capture = c;
-			l->caplen = 0;
-		}
-		return 0;
-	}
-	l->res->errors[LOAD_ERR_MISMATCH]++;
-	load_note(l, "reply %llu on connection %ld: bad header",
-	    (unsigned long long)c->done, c->id);
-	return -1;
+	if (memcmp(rx->hdr, w->rep.hdr, w->rep.hdrlen) == 0)
+		return WIRE_MORE;
+	len = frame_get_u32(rx->hdr);
+	if (!w->errors || rx->hdr[FRAME_LENGTH_HDR] != PROTO_ERROR || len < 1)
+		return WIRE_BAD_HEADER;
+	if ((rx->skip = len - 1) > 0)
+		return WIRE_TEXT;
+	rx->off = 0;
+	return WIRE_ERROR;
 }
 
-/* Pass over the text of an error reply, keeping the first one. */
-static void
-wire_skip(struct load *l, struct lconn *c, const uint8_t *p, size_t n,
-    uint64_t now)
+/* Pass over n bytes of an error reply's text. */
+static enum wire_verdict
+wire_text(struct wire_rx *rx, size_t n, size_t *used)
 {
-	size_t i, room = sizeof(l->res->server_error) - 1;
-
-	for (i = 0; l->capture == c && i < n && l->caplen < room; i++)
-		l->res->server_error[l->caplen++] =
-		    p[i] < ' ' || p[i] == 0x7f ? '?' : (char)p[i];
-	c->skip -= n;
-	if (c->skip > 0)
-		return;
-	if (l->capture == c)
-		l->capture = NULL;
-	wire_complete(l, c, now, 0);
+	*used = rx->skip < n ? (size_t)rx->skip : n;
+	if ((rx->skip -= *used) > 0)
+		return WIRE_MORE;
+	rx->off = 0;
+	return WIRE_ERROR;
 }
 
 /*
- * Check bytes received against the replies owed, completing requests as
- * their last byte arrives.  -1 on a mismatch (counted).
+ * Take bytes of reply seq from p[0, n), n > 0, up to the end of the
+ * reply, of an error reply's header or of its text; *used says how
+ * many.  The bytes taken after a WIRE_TEXT, up to and with those of its
+ * WIRE_ERROR, are the error text.  After WIRE_BAD_HEADER or WIRE_DIFFERS
+ * the stream is lost: reset rx before reading a new one.
+ *
+ * This is the hot path: header and body in one call, and a header that
+ * arrives whole and as expected is compared in place, not copied.
  */
-int
-wire_input(struct load *l, struct lconn *c, const uint8_t *p, size_t n,
-    uint64_t now)
+enum wire_verdict
+wire_read(const struct wire *w, struct wire_rx *rx, uint64_t seq,
+    const uint8_t *p, size_t n, size_t *used)
 {
-	size_t k, hl = l->rep.hdrlen;
+	const struct wire_shape *r = &w->rep;
+	size_t h = 0, k, off = rx->off;
+	enum wire_verdict v;
 
-	while (n > 0) {
-		if (c->skip > 0) {
-			k = c->skip < n ? (size_t)c->skip : n;
-			wire_skip(l, c, p, k, now);
-		} else if (c->done == c->issued) {
-			l->res->errors[LOAD_ERR_MISMATCH]++;
-			load_note(l, "connection %ld: data beyond the replies "
-			    "owed", c->id);
-			return -1;
-		} else if (c->roff < hl) {
-			k = hl - c->roff < n ? hl - c->roff : n;
-			memcpy(c->rhdr + c->roff, p, k);
-			if ((c->roff += k) == hl &&
-			    wire_header(l, c, now) == -1)
-				return -1;
-		} else {
-			k = l->rep.len - c->roff < n ? l->rep.len - c->roff : n;
-			if (wire_span(l, &l->rep, c->done, c->roff, k, NULL,
-			    p) == -1) {
-				l->res->errors[LOAD_ERR_MISMATCH]++;
-				load_note(l, "reply %llu on connection %ld "
-				    "differs from the request",
-				    (unsigned long long)c->done, c->id);
-				return -1;
+	if (rx->skip > 0)
+		return wire_text(rx, n, used);
+	if (off < r->hdrlen) {
+		h = r->hdrlen - off < n ? r->hdrlen - off : n;
+		if (off > 0 || h < r->hdrlen || memcmp(p, r->hdr, h) != 0) {
+			memcpy(rx->hdr + off, p, h);
+			rx->off = off += h;
+			v = off < r->hdrlen ? WIRE_MORE : wire_header(w, rx);
+			if (v != WIRE_MORE || off < r->hdrlen) {
+				*used = h;
+				return v;
 			}
-			c->roff += k;
-		}
-		p += k;
-		n -= k;
-		if (c->skip == 0 && c->roff == l->rep.len && c->roff > 0)
-			wire_complete(l, c, now, 1);
+		} else
+			off = h;
 	}
-	return 0;
+	k = r->len - off < n - h ? r->len - off : n - h;
+	*used = h + k;
+	if (wire_span(w, r, seq, off, k, NULL, p + h) == -1)
+		return WIRE_DIFFERS;
+	off += k;
+	rx->off = off < r->len ? off : 0;
+	return off < r->len ? WIRE_MORE : WIRE_REPLY;
 }
