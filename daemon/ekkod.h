@@ -185,6 +185,7 @@ void	 listen_close_all(struct listen_set *);
 int	 listen_adopt_systemd(struct listen_set *);
 int	 listen_bind(const struct config *, const struct net_addr *, int,
 	    char *, size_t);
+int	 listen_reuseport(int);
 
 /* ---- scoreboard.c ---- */
 

@@ -144,3 +144,24 @@ EOF
 	kill -HUP "$EKKOD_PID"
 	wait_for 'tail -n 1 "$T/notify" | grep -Eq "^STATUS=[0-9]+ workers, generation 2,"'
 }
+
+@test "socket activation with tcp.reuseport: one line at start, no worker errors" {
+	command -v systemd-socket-activate || skip "no systemd-socket-activate"
+	P=$(free_port)
+	write_conf <<EOF
+workers = 3;
+tcp = { reuseport = true; };
+listeners = ( { address = "127.0.0.1"; port = $P; mode = "echo"; framing = "line"; } );
+EOF
+	systemd-socket-activate -l 127.0.0.1:$P -- "$EKKOD" -f \
+	    -c "$T/ekkod.conf" >>"$LOG" 2>&1 &
+	EKKOD_PID=$!
+	echo "$EKKOD_PID" >> "$T/pids"
+	wait_for 'ss -ltn | grep -q "127.0.0.1:$P "'
+	echo_ok "$P" 3
+	wait_for 'grep -q "ready: 3 workers" "$LOG"'
+	stop_ekkod
+	cat "$LOG"
+	! grep -q "Address already in use" "$LOG"
+	[ "$(grep -c "tcp.reuseport.*127.0.0.1:$P.*share" "$LOG")" = 1 ]
+}
