@@ -100,8 +100,12 @@ install: all
 	    $(DESTDIR)$(TMPFILESDIR)
 	install -m 755 $(BUILD)/ekkod $(DESTDIR)$(SBINDIR)/ekkod
 	install -m 755 $(BUILD)/ekko $(DESTDIR)$(BINDIR)/ekko
-	test -e $(DESTDIR)$(SYSCONFDIR)/ekko/ekkod.conf || \
-	    install -m 644 etc/ekkod.conf $(DESTDIR)$(SYSCONFDIR)/ekko/ekkod.conf
+	# the installed config keeps a pid file in the unit's /run/ekko, for
+	# "ekkod -s" and the unit's ExecReload
+	test -e $(DESTDIR)$(SYSCONFDIR)/ekko/ekkod.conf || { \
+	    sed 's,^pidfile = "";,pidfile = "/run/ekko/ekkod.pid";,' \
+	    etc/ekkod.conf > $(DESTDIR)$(SYSCONFDIR)/ekko/ekkod.conf && \
+	    chmod 644 $(DESTDIR)$(SYSCONFDIR)/ekko/ekkod.conf; }
 	install -m 644 client/ekko.1 $(DESTDIR)$(MANDIR)/man1/ekko.1
 	install -m 644 daemon/ekkod.conf.5 $(DESTDIR)$(MANDIR)/man5/ekkod.conf.5
 	install -m 644 daemon/ekkod.8 $(DESTDIR)$(MANDIR)/man8/ekkod.8
