@@ -8,6 +8,7 @@
 #   make fuzz     each libFuzzer target for a bounded time
 #   make bench    performance against the limit, redis and memcached
 #   make deb      the Debian package
+#   make check-systemd  the package under systemd in a systemd-nspawn container
 
 PREFIX		?= /usr/local
 SYSCONFDIR	?= /etc
