@@ -121,4 +121,5 @@ clean:
 	rm -rf build build-san build-fuzz
 
 -include $(wildcard mk/*.mk)
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# only obj/ has them (build/ also holds check-systemd's root, with its *.d dirs)
+-include $(shell find $(BUILD)/obj -name '*.d' -type f 2>/dev/null)
