@@ -30,7 +30,7 @@
 #include "util.h"
 
 static int	 log_fg;
-static int	 log_err_kind;	/* LOG_ERR_* of stderr, at log_init */
+static int	 log_stderr_kind;	/* STDERR_* kind of fd 2, at log_init */
 static unsigned	 log_dropped;	/* stderr lines that would have blocked */
 static int	 log_level = LOG_INFO;
 static char	 log_ident[CONF_STR] = "ekkod";
@@ -74,7 +74,7 @@ log_level_from_name(const char *name)
 	return -1;
 }
 
-enum { LOG_ERR_OTHER, LOG_ERR_FIFO, LOG_ERR_SOCKET };
+enum { STDERR_OTHER, STDERR_FIFO, STDERR_SOCKET };
 
 /*
  * Is stderr the journal's stream?  systemd sets JOURNAL_STREAM to the
@@ -103,14 +103,14 @@ log_init(const char *ident, int facility, int level, int foreground)
 	struct stat st;
 
 	log_fg = foreground;
-	log_err_kind = LOG_ERR_OTHER;
+	log_stderr_kind = STDERR_OTHER;
 	if (fstat(STDERR_FILENO, &st) == 0) {
 		if (log_stderr_is_journal(&st))
 			log_fg = 0;
 		else if (S_ISSOCK(st.st_mode))
-			log_err_kind = LOG_ERR_SOCKET;
+			log_stderr_kind = STDERR_SOCKET;
 		else if (S_ISFIFO(st.st_mode))
-			log_err_kind = LOG_ERR_FIFO;
+			log_stderr_kind = STDERR_FIFO;
 	}
 	log_reconfigure(ident, facility, level);
 }
@@ -147,12 +147,12 @@ log_stderr_try(const char *buf, size_t len)
 	struct iovec iov = { (void *)(uintptr_t)buf, len };
 	ssize_t n;
 
-	if (log_err_kind == LOG_ERR_SOCKET)
+	if (log_stderr_kind == STDERR_SOCKET)
 		return send(STDERR_FILENO, buf, len,
 		    MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
 	if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLOUT))
 		return -1;
-	if (log_err_kind == LOG_ERR_FIFO) {
+	if (log_stderr_kind == STDERR_FIFO) {
 		n = pwritev2(STDERR_FILENO, &iov, 1, -1, RWF_NOWAIT);
 		if (n != -1 || errno != EOPNOTSUPP)
 			return n == (ssize_t)len ? 0 : -1;
@@ -160,12 +160,15 @@ log_stderr_try(const char *buf, size_t len)
 	return write(STDERR_FILENO, buf, len) == (ssize_t)len ? 0 : -1;
 }
 
-/* The foreground copy of one line: "ident[pid]: msg", never blocking. */
+/*
+ * The foreground copy of one line: "ident[pid]: msg", never blocking;
+ * errno is left as the caller had it.
+ */
 static void
 log_stderr(const char *msg)
 {
 	char buf[1400];
-	int n;
+	int n, saved = errno;
 
 	if (log_dropped > 0) {
 		n = snprintf(buf, sizeof(buf), "%s[%d]: (%u log lines not "
@@ -178,13 +181,15 @@ log_stderr(const char *msg)
 	n = snprintf(buf, sizeof(buf), "%s[%d]: %s\n", log_ident,
 	    (int)getpid(), msg);
 	if (n < 0)
-		return;
+		n = 0;
 	if ((size_t)n >= sizeof(buf)) {
 		n = sizeof(buf) - 1;
 		buf[n - 1] = '\n';
 	}
-	if (log_dropped > 0 || log_stderr_try(buf, (size_t)n) == -1)
+	if (n > 0 && (log_dropped > 0 ||
+	    log_stderr_try(buf, (size_t)n) == -1))
 		log_dropped++;
+	errno = saved;
 }
 
 /* Emit one line at prio. */
