@@ -9,7 +9,8 @@
 # As root; needs systemd-container and mmdebstrap (installed by
 # "sh mk/deps.sh systemd") and Debian's mirror for the first root.
 
+# Bounded in time: on TERM the script still removes its container.
 .PHONY: check-systemd
 check-systemd: deb
 	@sh mk/deps.sh systemd
-	bash tests/check-systemd.sh $(DEB_FILE) $(BUILD)
+	timeout 1200 bash tests/check-systemd.sh $(DEB_FILE) $(BUILD)
