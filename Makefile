@@ -8,6 +8,7 @@
 #   make fuzz     each libFuzzer target for a bounded time
 #   make bench    performance against the limit, redis and memcached
 #   make deb      the Debian package
+#   make check-systemd  the package under systemd in a systemd-nspawn container
 
 PREFIX		?= /usr/local
 SYSCONFDIR	?= /etc
@@ -117,8 +118,12 @@ install: all
 	    $(DESTDIR)$(TMPFILESDIR)
 	install -m 755 $(BUILD)/ekkod $(DESTDIR)$(SBINDIR)/ekkod
 	install -m 755 $(BUILD)/ekko $(DESTDIR)$(BINDIR)/ekko
-	test -e $(DESTDIR)$(SYSCONFDIR)/ekko/ekkod.conf || \
-	    install -m 644 etc/ekkod.conf $(DESTDIR)$(SYSCONFDIR)/ekko/ekkod.conf
+	# the installed config keeps a pid file in the unit's /run/ekko, for
+	# "ekkod -s" and the unit's ExecReload
+	test -e $(DESTDIR)$(SYSCONFDIR)/ekko/ekkod.conf || { \
+	    sed 's,^pidfile = "";,pidfile = "/run/ekko/ekkod.pid";,' \
+	    etc/ekkod.conf > $(DESTDIR)$(SYSCONFDIR)/ekko/ekkod.conf && \
+	    chmod 644 $(DESTDIR)$(SYSCONFDIR)/ekko/ekkod.conf; }
 	install -m 644 client/ekko.1 $(DESTDIR)$(MANDIR)/man1/ekko.1
 	install -m 644 daemon/ekkod.conf.5 $(DESTDIR)$(MANDIR)/man5/ekkod.conf.5
 	install -m 644 daemon/ekkod.8 $(DESTDIR)$(MANDIR)/man8/ekkod.8
@@ -133,4 +138,5 @@ clean:
 	rm -rf build build-san build-fuzz
 
 -include $(wildcard mk/*.mk)
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# only obj/ has them (build/ also holds check-systemd's root, with its *.d dirs)
+-include $(shell find $(BUILD)/obj -name '*.d' -type f 2>/dev/null)

@@ -186,6 +186,7 @@ int	 listen_adopt_systemd(struct listen_set *);
 int	 listen_bind(const struct config *, const struct net_addr *, int,
 	    char *, size_t);
 void	 listen_retune(const struct config *, const struct listen_set *);
+int	 listen_reuseport(int);
 
 /* ---- scoreboard.c ---- */
 

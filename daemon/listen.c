@@ -5,6 +5,11 @@
  * no connection is refused while generations change hands; only added
  * listeners are bound and removed ones closed.  Sockets passed by systemd
  * (LISTEN_FDS) enter the same way, as if kept from a previous generation.
+ *
+ * tcp.reuseport needs the shared socket itself bound with SO_REUSEPORT
+ * (and by the same user): a kept or passed socket without it cannot get
+ * the workers' own sockets beside it, so they share it; the master says
+ * so once, and the workers do not try.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -153,6 +158,32 @@ listen_explain_in_use(const struct listen_set *old, const struct net_addr *a,
 	}
 }
 
+/* Can sockets of our own join fd's port (SO_REUSEPORT set on it)? */
+int
+listen_reuseport(int fd)
+{
+	socklen_t len = sizeof(int);
+	int on = 0;
+
+	return getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, &len) == 0 &&
+	    on;
+}
+
+/* A kept or passed socket that tcp.reuseport cannot apply to: say so. */
+static void
+listen_warn_reuseport(const struct config *cf, int fd,
+    const struct net_addr *a)
+{
+	char as[NET_ADDRSTRLEN];
+
+	if (!cf->tcp.reuseport || listen_reuseport(fd))
+		return;
+	log_warnx("tcp.reuseport: %s was bound without SO_REUSEPORT (passed "
+	    "by systemd, or kept from a generation without it); the workers "
+	    "share it", net_format((const struct sockaddr *)&a->ss, as,
+	    sizeof(as)));
+}
+
 /*
  * Give every listener of cf a socket: kept from old when the address is
  * the same (and tuned to cf), else newly bound.  On failure nothing newly
@@ -177,6 +208,8 @@ listen_open(struct config *cf, const struct listen_set *old,
 				    errlen);
 		} else if (listen_tune(fd, cf, err, errlen, &l->addr) == -1)
 			fd = -1;
+		else
+			listen_warn_reuseport(cf, fd, &l->addr);
 		if (fd == -1)
 			goto fail;
 		set->addr[set->n] = l->addr;

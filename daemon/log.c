@@ -5,8 +5,19 @@
  * and without errno text; log_warn/log_warnx/log_info/log_debug speak at
  * run time.  log_limited() is for anything a peer can trigger, so a flood
  * of bad clients never becomes a flood of log lines.
+ *
+ * The stderr copy of the foreground (-f) never blocks: a line that would
+ * wait for a slow or stuck reader is dropped and counted, and the count
+ * is written with the next line that gets out, so serving never waits on
+ * a terminal or pipe.  Under systemd, when stderr is the journal stream
+ * (JOURNAL_STREAM names it), there is no copy: syslog already puts each
+ * line in the journal, at its own priority.
  */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +30,8 @@
 #include "util.h"
 
 static int	 log_fg;
+static int	 log_stderr_kind;	/* STDERR_* kind of fd 2, at log_init */
+static unsigned	 log_dropped;	/* stderr lines that would have blocked */
 static int	 log_level = LOG_INFO;
 static char	 log_ident[CONF_STR] = "ekkod";
 
@@ -61,11 +74,44 @@ log_level_from_name(const char *name)
 	return -1;
 }
 
-/* Open syslog; in the foreground, stderr gets every line as well. */
+enum { STDERR_OTHER, STDERR_FIFO, STDERR_SOCKET };
+
+/*
+ * Is stderr the journal's stream?  systemd sets JOURNAL_STREAM to the
+ * "device:inode" of the stream it connected, so a redirected stderr (or
+ * an inherited variable) does not match.
+ */
+static int
+log_stderr_is_journal(const struct stat *st)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+
+	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2)
+		return 0;
+	return (unsigned long long)st->st_dev == dev &&
+	    (unsigned long long)st->st_ino == ino;
+}
+
+/*
+ * Open syslog; in the foreground, stderr gets every line as well, unless
+ * it is the journal already.
+ */
 void
 log_init(const char *ident, int facility, int level, int foreground)
 {
+	struct stat st;
+
 	log_fg = foreground;
+	log_stderr_kind = STDERR_OTHER;
+	if (fstat(STDERR_FILENO, &st) == 0) {
+		if (log_stderr_is_journal(&st))
+			log_fg = 0;
+		else if (S_ISSOCK(st.st_mode))
+			log_stderr_kind = STDERR_SOCKET;
+		else if (S_ISFIFO(st.st_mode))
+			log_stderr_kind = STDERR_FIFO;
+	}
 	log_reconfigure(ident, facility, level);
 }
 
@@ -87,6 +133,65 @@ log_set_foreground(int fg)
 	log_fg = fg;
 }
 
+/*
+ * Write len bytes to stderr only if that cannot block: a socket with
+ * MSG_DONTWAIT, a pipe with RWF_NOWAIT (after a zero-timeout poll, for
+ * kernels without it on pipes), anything else after the poll.  The
+ * descriptor's own flags are left alone: it is shared with the shell or
+ * service manager that started us.  -1 if the line was not written.
+ */
+static int
+log_stderr_try(const char *buf, size_t len)
+{
+	struct pollfd pfd = { STDERR_FILENO, POLLOUT, 0 };
+	struct iovec iov = { (void *)(uintptr_t)buf, len };
+	ssize_t n;
+
+	if (log_stderr_kind == STDERR_SOCKET)
+		return send(STDERR_FILENO, buf, len,
+		    MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+	if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLOUT))
+		return -1;
+	if (log_stderr_kind == STDERR_FIFO) {
+		n = pwritev2(STDERR_FILENO, &iov, 1, -1, RWF_NOWAIT);
+		if (n != -1 || errno != EOPNOTSUPP)
+			return n == (ssize_t)len ? 0 : -1;
+	}
+	return write(STDERR_FILENO, buf, len) == (ssize_t)len ? 0 : -1;
+}
+
+/*
+ * The foreground copy of one line: "ident[pid]: msg", never blocking;
+ * errno is left as the caller had it.
+ */
+static void
+log_stderr(const char *msg)
+{
+	char buf[1400];
+	int n, saved = errno;
+
+	if (log_dropped > 0) {
+		n = snprintf(buf, sizeof(buf), "%s[%d]: (%u log lines not "
+		    "written to stderr: it was not being read)\n", log_ident,
+		    (int)getpid(), log_dropped);
+		if (n > 0 && (size_t)n < sizeof(buf) &&
+		    log_stderr_try(buf, (size_t)n) == 0)
+			log_dropped = 0;
+	}
+	n = snprintf(buf, sizeof(buf), "%s[%d]: %s\n", log_ident,
+	    (int)getpid(), msg);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(buf)) {
+		n = sizeof(buf) - 1;
+		buf[n - 1] = '\n';
+	}
+	if (n > 0 && (log_dropped > 0 ||
+	    log_stderr_try(buf, (size_t)n) == -1))
+		log_dropped++;
+	errno = saved;
+}
+
 /* Emit one line at prio. */
 static void
 log_vwrite(int prio, const char *fmt, va_list ap)
@@ -97,8 +202,7 @@ log_vwrite(int prio, const char *fmt, va_list ap)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (log_fg)
-		dprintf(STDERR_FILENO, "%s[%d]: %s\n", log_ident,
-		    (int)getpid(), msg);
+		log_stderr(msg);
 	syslog(prio, "%s", msg);
 }
 
@@ -107,16 +211,18 @@ static void
 log_verrno(int prio, const char *fmt, va_list ap)
 {
 	char msg[1024];
-	int saved = errno;
+	int saved = errno, n;
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (n >= 0 && (size_t)n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s",
+		    strerror(saved));
 	errno = saved;
 	if (prio > log_level)
 		return;
 	if (log_fg)
-		dprintf(STDERR_FILENO, "%s[%d]: %s: %s\n", log_ident,
-		    (int)getpid(), msg, strerror(saved));
-	syslog(prio, "%s: %s", msg, strerror(saved));
+		log_stderr(msg);
+	syslog(prio, "%s", msg);
 }
 
 void

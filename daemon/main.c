@@ -226,13 +226,15 @@ main_wait_outcome(const char *pidfile, int worker_timeout, pid_t pid,
 }
 
 /*
- * The pidfile for -s.  Only reload needs a valid config (it would be
- * refused anyway); stop, quit and stats must reach the master even when
- * the file on disk is broken, so its pidfile is then read leniently.
+ * The pidfile for -s.  Every signal must reach the master even when the
+ * file on disk is broken, so its pidfile is then read leniently: stop,
+ * quit and stats need nothing else, and a reload or upgrade is refused
+ * by the master itself, which records why (so systemd's status and the
+ * log say so, not only this command).
  */
 static int
-main_signal_pidfile(const struct opts *o, int signo, char *pidfile,
-    size_t len, int *worker_timeout)
+main_signal_pidfile(const struct opts *o, char *pidfile, size_t len,
+    int *worker_timeout)
 {
 	struct config_errors errs = { 0, NULL };
 	struct config *cf;
@@ -248,7 +250,7 @@ main_signal_pidfile(const struct opts *o, int signo, char *pidfile,
 		config_free(cf);
 		return 0;
 	}
-	if (signo == SIGHUP || config_pidfile_of(o->conf, pidfile, len) == -1) {
+	if (config_pidfile_of(o->conf, pidfile, len) == -1) {
 		for (i = 0; i < errs.n; i++)
 			fprintf(stderr, "%s\n", errs.msgs[i]);
 		r = -1;
@@ -265,12 +267,10 @@ main_signal(const struct opts *o)
 	char err[512], pidfile[CONF_STR];
 	pid_t pid;
 
-	if (main_signal_pidfile(o, signo, pidfile, sizeof(pidfile),
+	if (main_signal_pidfile(o, pidfile, sizeof(pidfile),
 	    &worker_timeout) == -1) {
-		if (signo != SIGHUP)
-			fprintf(stderr, "ekkod: %s: no pidfile setting could "
-			    "be read: cannot find the running master\n",
-			    o->conf);
+		fprintf(stderr, "ekkod: %s: no pidfile setting could be read: "
+		    "cannot find the running master\n", o->conf);
 		return 1;
 	}
 	if (pidfile[0] == '\0') {

@@ -53,12 +53,17 @@ master_status_file(struct master *m, pid_t for_pid, const char *result,
 		log_warn("writing reload status");
 }
 
-/* The live STATUS= line for systemctl status. */
+/*
+ * The live STATUS= line for systemctl status.  After a refused reload it
+ * starts with "reload failed: ..." until a reload succeeds, so the
+ * refusal stays visible instead of being overwritten within seconds.
+ */
 static void
 master_sd_status(struct master *m)
 {
 	uint64_t req = 0, elapsed;
-	int i;
+	const char *last = sb->last_reload;
+	int i, failed = strcmp(last, "ok") != 0 && strcmp(last, "none") != 0;
 
 	for (i = 0; i < SB_SLOTS; i++)
 		req += atomic_load(&sb->slot[i].requests);
@@ -66,8 +71,9 @@ master_sd_status(struct master *m)
 	elapsed = m->now - m->status_ms;
 	/* only the service's main process may speak (upgrade.c) */
 	if (m->owner && !m->handed_over)
-		sdnotify("STATUS=%d workers, generation %d, %llu "
-		    "connections, %llu req/s",
+		sdnotify("STATUS=%s%s%s%d workers, generation %d, %llu "
+		    "connections, %llu req/s", failed ? "reload failed: " : "",
+		    failed ? last : "", failed ? "; " : "",
 		    atomic_load(&sb->workers_running), m->generation,
 		    (unsigned long long)scoreboard_conns_active(),
 		    (unsigned long long)(elapsed && req >= m->status_requests ?
@@ -108,8 +114,8 @@ master_reload_failed(struct master *m, struct config_errors *errs)
 	util_strlcpy(sb->last_reload, errs->n > 0 ? errs->msgs[0] :
 	    "failed", sizeof(sb->last_reload));
 	master_status_file(m, m->reload_for, "failed", errs, NULL);
-	sdnotify("READY=1\nSTATUS=reload failed: %s",
-	    errs->n > 0 ? errs->msgs[0] : "?");
+	sdnotify("READY=1");
+	master_sd_status(m);
 }
 
 /* Fail a reload with one message. */

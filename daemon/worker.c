@@ -47,8 +47,8 @@ worker_listen_setup(struct worker *w)
 	for (i = 0; i < w->cf->nlisteners; i++) {
 		l = &w->cf->listeners[i];
 		w->lst[w->nlst++] = (struct wlisten){ l, l->fd, 0 };
-		if (!w->cf->tcp.reuseport)
-			continue;
+		if (!w->cf->tcp.reuseport || !listen_reuseport(l->fd))
+			continue;	/* the master said why, once */
 		if ((fd = listen_bind(w->cf, &l->addr, 1, err,
 		    sizeof(err))) == -1)
 			log_warnx("reuseport: %s; sharing the master's socket",

@@ -28,8 +28,11 @@ teardown() { ekko_teardown; }
 	# the unit names the installed paths
 	grep -q "^ExecStart=/usr/sbin/ekkod -f -c /etc/ekko/ekkod.conf$" \
 	    "$T/root/usr/lib/systemd/system/ekkod.service"
-	# the installed config is the reference one, and it is valid
-	cmp "$top/etc/ekkod.conf" "$T/root/etc/ekko/ekkod.conf"
+	# the installed config is the reference one with a pid file in the
+	# unit's /run/ekko (for ExecReload), and it is valid
+	sed 's,^pidfile = "";,pidfile = "/run/ekko/ekkod.pid";,' \
+	    "$top/etc/ekkod.conf" | cmp - "$T/root/etc/ekko/ekkod.conf"
+	grep -q '^pidfile = "/run/ekko/ekkod.pid";$' "$T/root/etc/ekko/ekkod.conf"
 	run "$T/root/usr/sbin/ekkod" -t -c "$T/root/etc/ekko/ekkod.conf"
 	[ "$status" -eq 0 ]
 }
