@@ -70,8 +70,25 @@ until grep -q "generation 2 serving" "$t/log"; do
 done
 traffic "$@"
 kill -USR1 $pid
+# A binary upgrade: the new master (the same binary, under valgrind too,
+# --trace-children) takes the sockets over; the old one exits 0.
+kill -USR2 $pid
+i=0
+until grep -q "drains and exits" "$t/log"; do
+	i=$((i + 1)); [ $i -lt 600 ] || { cat "$t/log"; exit 1; }
+	sleep 0.1
+done
+new=$(sed -n 's/.*upgrade: started .* as pid \([0-9]*\).*/\1/p' "$t/log")
+wait $pid || { echo "old ekkod exited $?"; cat "$t/log"; exit 1; }
+pid=$new
+traffic "$@"
 kill -TERM $pid
-wait $pid || { echo "ekkod exited $?"; cat "$t/log"; exit 1; }
+i=0
+while kill -0 $pid 2>/dev/null; do
+	i=$((i + 1)); [ $i -lt 300 ] || { cat "$t/log"; exit 1; }
+	sleep 0.1
+done
+grep -q "$pid.*stopped" "$t/log" || { cat "$t/log"; exit 1; }
 pid=
 bad=0
 for f in "$t"/vg.*; do
@@ -82,5 +99,5 @@ for f in "$t"/vg.*; do
 	fi
 done
 n=$(ls "$t"/vg.* | wc -l)
-[ $bad -eq 0 ] && echo "valgrind: $n processes (master, workers of 2 generations), no errors, no leaks"
+[ $bad -eq 0 ] && echo "valgrind: $n processes (master, workers of 2 generations, the upgraded master and its workers), no errors, no leaks"
 exit $bad
