@@ -173,8 +173,8 @@ unsigned long long pidfile_status_parse(char *);
 
 struct listen_set {
 	int		 n;
-	struct net_addr	 addr[64];
-	int		 fd[64];
+	struct net_addr	 addr[MAX_LISTENERS];
+	int		 fd[MAX_LISTENERS];
 };
 
 int	 listen_open(struct config *, const struct listen_set *,

@@ -277,7 +277,7 @@ listen_adopt_systemd(struct listen_set *set)
 	set->n = 0;
 	if (pid == NULL || fds == NULL ||
 	    util_parse_long(pid, 1, 1L << 22, &p) == -1 || p != getpid() ||
-	    util_parse_long(fds, 0, 64, &n) == -1)
+	    util_parse_long(fds, 0, MAX_LISTENERS, &n) == -1)
 		return 0;
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
