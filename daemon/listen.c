@@ -12,9 +12,11 @@
  * so once, and the workers do not try.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,8 +58,8 @@ listen_find(const struct listen_set *set, const struct net_addr *a)
  * reuseport is only ever turned on here (see master_reload_warn).
  */
 static int
-listen_tune(int fd, const struct config *cf, char *err, size_t errlen,
-    const struct net_addr *a)
+listen_tune(int fd, const struct config *cf, int reuseport, char *err,
+    size_t errlen, const struct net_addr *a)
 {
 	char as[NET_ADDRSTRLEN];
 	int on, off = 0;
@@ -71,7 +73,7 @@ listen_tune(int fd, const struct config *cf, char *err, size_t errlen,
 	    sizeof(on)) == -1)
 		goto fail;
 	on = 1;
-	if (cf->tcp.reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
+	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
 	    sizeof(on)) == -1)
 		goto fail;
 	on = cf->tcp.nodelay;
@@ -107,7 +109,7 @@ listen_bind(const struct config *cf, const struct net_addr *a,
 
 	if ((fd = net_listen(a, &o, err, errlen)) == -1)
 		return -1;
-	if (listen_tune(fd, cf, err, errlen, a) == -1) {
+	if (listen_tune(fd, cf, reuseport, err, errlen, a) == -1) {
 		close(fd);
 		return -1;
 	}
@@ -169,19 +171,42 @@ listen_reuseport(int fd)
 	    on;
 }
 
-/* A kept or passed socket that tcp.reuseport cannot apply to: say so. */
-static void
-listen_warn_reuseport(const struct config *cf, int fd,
-    const struct net_addr *a)
+/* The uid the workers run as: the one a socket must have to be joined. */
+static uid_t
+listen_worker_uid(const struct config *cf)
+{
+	struct passwd *pw;
+
+	if (geteuid() == 0 && cf->user[0] != '\0' &&
+	    (pw = getpwnam(cf->user)) != NULL)
+		return pw->pw_uid;
+	return geteuid();
+}
+
+/*
+ * May tcp.reuseport apply to a kept or passed socket?  The kernel keeps
+ * a port's reuseport group to sockets of one user, so a socket systemd
+ * bound as root cannot be joined by workers running as ekko: then they
+ * share it, and the master says so once.  A socket of the workers' own
+ * user gets SO_REUSEPORT (a reload may turn it on).
+ */
+static int
+listen_reuseport_ok(const struct config *cf, int fd, const struct net_addr *a)
 {
 	char as[NET_ADDRSTRLEN];
+	struct stat st;
+	uid_t uid;
 
-	if (!cf->tcp.reuseport || listen_reuseport(fd))
-		return;
-	log_warnx("tcp.reuseport: %s was bound without SO_REUSEPORT (passed "
-	    "by systemd, or kept from a generation without it); the workers "
-	    "share it", net_format((const struct sockaddr *)&a->ss, as,
-	    sizeof(as)));
+	if (!cf->tcp.reuseport)
+		return 0;
+	uid = listen_worker_uid(cf);
+	if (fstat(fd, &st) == 0 && st.st_uid == uid)
+		return 1;
+	log_warnx("tcp.reuseport: %s was bound by uid %u (passed by systemd?), "
+	    "the workers run as uid %u, and a port's reuseport group is one "
+	    "user's: the workers share it", net_format((const struct sockaddr *)
+	    &a->ss, as, sizeof(as)), (unsigned)st.st_uid, (unsigned)uid);
+	return 0;
 }
 
 /*
@@ -206,10 +231,9 @@ listen_open(struct config *cf, const struct listen_set *old,
 			if (fd == -1 && errno == EADDRINUSE)
 				listen_explain_in_use(old, &l->addr, err,
 				    errlen);
-		} else if (listen_tune(fd, cf, err, errlen, &l->addr) == -1)
+		} else if (listen_tune(fd, cf, listen_reuseport_ok(cf, fd,
+		    &l->addr), err, errlen, &l->addr) == -1)
 			fd = -1;
-		else
-			listen_warn_reuseport(cf, fd, &l->addr);
 		if (fd == -1)
 			goto fail;
 		set->addr[set->n] = l->addr;
@@ -234,7 +258,8 @@ listen_retune(const struct config *cf, const struct listen_set *set)
 	int i;
 
 	for (i = 0; i < set->n; i++)
-		if (listen_tune(set->fd[i], cf, err, sizeof(err),
+		if (listen_tune(set->fd[i], cf, cf->tcp.reuseport &&
+		    listen_reuseport(set->fd[i]), err, sizeof(err),
 		    &set->addr[i]) == -1)
 			log_warnx("%s", err);
 }

@@ -145,11 +145,15 @@ EOF
 	wait_for 'tail -n 1 "$T/notify" | grep -Eq "^STATUS=[0-9]+ workers, generation 2,"'
 }
 
-@test "socket activation with tcp.reuseport: one line at start, no worker errors" {
+@test "socket activation with tcp.reuseport, workers of another user: one line at start, no worker errors" {
 	command -v systemd-socket-activate || skip "no systemd-socket-activate"
+	[ "$(id -u)" = 0 ] || skip "needs root (the socket is root's, the workers nobody's)"
+	id nobody >/dev/null 2>&1 || skip "no user nobody"
 	P=$(free_port)
+	chmod 755 "$T"
 	write_conf <<EOF
 workers = 3;
+user = "nobody";
 tcp = { reuseport = true; };
 listeners = ( { address = "127.0.0.1"; port = $P; mode = "echo"; framing = "line"; } );
 EOF
@@ -164,4 +168,27 @@ EOF
 	cat "$LOG"
 	! grep -q "Address already in use" "$LOG"
 	[ "$(grep -c "tcp.reuseport.*127.0.0.1:$P.*share" "$LOG")" = 1 ]
+}
+
+@test "socket activation with tcp.reuseport, workers of the socket's user: each worker joins the port's group" {
+	command -v systemd-socket-activate || skip "no systemd-socket-activate"
+	P=$(free_port)
+	write_conf <<EOF
+workers = 3;
+tcp = { reuseport = true; };
+listeners = ( { address = "127.0.0.1"; port = $P; mode = "echo"; framing = "line"; } );
+EOF
+	systemd-socket-activate -l 127.0.0.1:$P -- "$EKKOD" -f \
+	    -c "$T/ekkod.conf" >>"$LOG" 2>&1 &
+	EKKOD_PID=$!
+	echo "$EKKOD_PID" >> "$T/pids"
+	wait_for 'ss -ltn | grep -q "127.0.0.1:$P "'
+	echo_ok "$P" 3
+	wait_for 'grep -q "ready: 3 workers" "$LOG"'
+	# the passed socket and one of each worker's own
+	wait_for '[ "$(ss -ltn | grep -c "127.0.0.1:$P ")" -eq 4 ]'
+	stop_ekkod
+	cat "$LOG"
+	! grep -q "Address already in use" "$LOG"
+	! grep -q "tcp.reuseport.*share" "$LOG"
 }
