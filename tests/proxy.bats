@@ -287,3 +287,60 @@ EOF
 	[ "$status" -ne 0 ]
 	[[ "$output" == *'unknown proxy_protocol "v3"'* ]]
 }
+
+@test "proxy: behind a real haproxy (send-proxy-v2) the client's own address is limited and logged" {
+	command -v haproxy >/dev/null || skip "haproxy is not installed"
+	HP=$(free_port)
+	cat > "$T/haproxy.cfg" <<EOF
+global
+	maxconn 100
+defaults
+	mode tcp
+	timeout connect 2s
+	timeout client 10s
+	timeout server 10s
+frontend fe
+	bind 127.0.0.1:$HP
+	default_backend be
+backend be
+	server e1 127.0.0.1:$PC send-proxy-v2
+EOF
+	haproxy -db -f "$T/haproxy.cfg" > "$T/haproxy.log" 2>&1 &
+	HAPID=$!
+	bg_record $HAPID
+	wait_for "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", $HP), 1).close()' 2>/dev/null"
+	run py "$HP" "$PS" <<'PY'
+import sys, pp
+ep = pp.ep
+hp, ps = int(sys.argv[1]), int(sys.argv[2])
+before = pp.stat(ps, "errors_per_ip")
+def ping_from(src):
+    s = ep.connect(hp, source=src)
+    try:
+        op, body = ep.call(s, ep.PING)
+    except (EOFError, ConnectionResetError):
+        s.close()
+        return None
+    assert op == 0x81, (op, body)
+    return s
+# two clients, 127.0.0.2 and 127.0.0.3, all through haproxy (127.0.0.1)
+a = [ping_from("127.0.0.2") for i in range(2)]
+b = [ping_from("127.0.0.3") for i in range(2)]
+assert all(a) and all(b), (a, b)
+# the third from 127.0.0.2 is over per_ip_connections = 2; not haproxy
+assert ping_from("127.0.0.2") is None
+assert pp.stat(ps, "errors_per_ip") == before + 1
+# STATS through haproxy from 127.0.0.3 (inside admin_allow) is answered
+op, body = ep.call(b[0], ep.STATS)
+assert op == 0x83, (op, body)
+assert int(ep.kv(body)["errors_proxy"]) == 0
+print("ok")
+PY
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = ok ]
+	grep -q "refused 127.0.0.2 (by PROXY header) on port $PC: per_ip_connections reached" "$LOG"
+	! grep -q "refused 127.0.0.1" "$LOG"
+	kill -TERM "$HAPID"
+	wait_for "! kill -0 $HAPID 2>/dev/null"
+}
