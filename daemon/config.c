@@ -27,6 +27,8 @@ static const char *const mode_names[] = { "echo", "command", NULL };
 /* in the order of enum framing */
 static const char *const framing_names[] = { "raw", "line", "fixed",
     "length", NULL };
+/* in the order of enum proxy_mode */
+static const char *const proxy_names[] = { "off", "v1", "v2", "any", NULL };
 
 /* Where a field lands, and its size: in struct config, in a listener. */
 #define CF(f)	.off = offsetof(struct config, f),			\
@@ -106,6 +108,10 @@ static const struct key keys[] = {
 	    .off2 = offsetof(struct listener_conf, nallow) },
 	{ KEY("listeners.deny", KEY_CIDRS), LF(deny),
 	    .off2 = offsetof(struct listener_conf, ndeny) },
+	{ KEY("listeners.proxy_protocol", KEY_NAME), LF(proxy),
+	    .def = "\"off\"", .names = proxy_names, .noun = "proxy_protocol" },
+	{ KEY("listeners.proxy_allow", KEY_CIDRS), LF(proxy_allow),
+	    .off2 = offsetof(struct listener_conf, nproxy_allow) },
 };
 
 _Static_assert(nitems(keys) <= 64, "cfgctx.seen has a bit a row");
@@ -540,6 +546,7 @@ config_free(struct config *cf)
 	for (i = 0; i < cf->nlisteners; i++) {
 		free(cf->listeners[i].allow);
 		free(cf->listeners[i].deny);
+		free(cf->listeners[i].proxy_allow);
 	}
 	free(cf->listeners);
 	free(cf->admin_allow);

@@ -48,6 +48,23 @@ config_listener_address(struct cfgctx *x, config_setting_t *s,
 	util_strlcpy(l->address, v, sizeof(l->address));
 }
 
+/*
+ * A PROXY header names any address it likes: only the balancers listed
+ * in proxy_allow may send one, so the list is required.
+ */
+static void
+config_listener_proxy_check(struct cfgctx *x, config_setting_t *g,
+    const char *where, const struct listener_conf *l)
+{
+	if (l->proxy != PROXY_OFF && l->nproxy_allow == 0)
+		config_error(x, g, "%s: proxy_protocol \"%s\" needs "
+		    "proxy_allow, the balancers that may send a header",
+		    where, proxy_mode_name(l->proxy));
+	if (l->proxy == PROXY_OFF && config_seen(x, "listeners.proxy_allow"))
+		config_error(x, g, "%s: proxy_allow is only for "
+		    "proxy_protocol \"v1\", \"v2\" or \"any\"", where);
+}
+
 /* Checks across a listener's keys, once all are read. */
 static void
 config_listener_check(struct cfgctx *x, config_setting_t *g,
@@ -75,6 +92,7 @@ config_listener_check(struct cfgctx *x, config_setting_t *g,
 	    config_seen(x, "listeners.delimiter"))
 		config_error(x, g, "%s: delimiter is only for framing "
 		    "\"line\"", where);
+	config_listener_proxy_check(x, g, where, l);
 	if (l->address[0] != '\0' && l->port != 0 &&
 	    net_parse_addr(l->address, l->port, &l->addr) == -1)
 		config_error(x, g, "%s: bad address \"%s\"", where,

@@ -217,8 +217,9 @@ conn_expire(struct worker *w)
 		lim = conn_timeout_ms(w, k);
 		while ((c = w->timers[k]) != NULL &&
 		    w->now - c->since[k] >= lim) {
-			sb_count(&w->slot->errors[k == TIMER_WRITE &&
-			    conn_mem_full(w) ? ERR_MEMORY : errs[k]], 1);
+			sb_count(&w->slot->errors[(c->flags & CONN_PROXY) ?
+			    ERR_PROXY : k == TIMER_WRITE && conn_mem_full(w) ?
+			    ERR_MEMORY : errs[k]], 1);
 			conn_close(w, c);
 		}
 	}
@@ -304,6 +305,11 @@ conn_open(struct worker *w, int fd, struct listener_conf *l, int admin,
 		return;
 	}
 	timer_touch(w, c, TIMER_IDLE);
+	if (l->proxy != PROXY_OFF) {
+		/* the header is due within frame_timeout of the accept */
+		c->flags |= CONN_PROXY;
+		timer_touch(w, c, TIMER_FRAME);
+	}
 	w->nconns++;
 	sb_count(&w->slot->accepted, 1);
 }
@@ -518,6 +524,108 @@ conn_eof(struct worker *w, struct conn *c)
 	timer_del(w, c, TIMER_FRAME);
 }
 
+/* ---- the PROXY header ---- */
+
+/* The header was bad or cut short: count it, say so, close. */
+static void
+conn_proxy_fail(struct worker *w, struct conn *c, const char *why)
+{
+	sb_count(&w->slot->errors[ERR_PROXY], 1);
+	log_limited(&w->log_conn, "connection on port %d: PROXY header %s; "
+	    "closing", c->l->port, why);
+	c->flags |= CONN_DEAD;
+}
+
+/*
+ * Read into c's partial header (in c->in), or into the scratch buffer
+ * when there is none; *p and *len get all the bytes so far.
+ */
+static ssize_t
+conn_proxy_read(struct worker *w, struct conn *c, const uint8_t **p,
+    size_t *len)
+{
+	ssize_t n;
+	int r;
+
+	if (c->in.len == 0) {
+		n = read(c->fd, w->scratch, w->scratch_size);
+		*p = w->scratch;
+		*len = n > 0 ? (size_t)n : 0;
+		return n;
+	}
+	/* no further than a header can reach: the rest waits in the socket */
+	if ((r = connbuf_reserve(w, &c->in, PROXY_MAX - c->in.len,
+	    PROXY_MAX)) < 0) {
+		conn_nomem(w, c, r);
+		return -2;
+	}
+	n = read(c->fd, buf_tail(&c->in), PROXY_MAX - c->in.len);
+	if (n > 0)
+		c->in.len += (size_t)n;
+	*p = buf_head(&c->in);
+	*len = c->in.len;
+	return n;
+}
+
+/*
+ * Readable before the PROXY header is complete.  Nothing reaches the
+ * framer before it; once it is, its client is admitted (the access
+ * lists, per-IP, admin_allow apply to it) and the bytes after it are
+ * the client's first, served at once.
+ */
+static void
+conn_proxy_readable(struct worker *w, struct conn *c)
+{
+	struct proxy_hdr h;
+	const uint8_t *p;
+	size_t len, used;
+	ssize_t n;
+	int r;
+
+	if ((n = conn_proxy_read(w, c, &p, &len)) <= 0) {
+		if (n == 0 && c->in.len > 0)
+			conn_proxy_fail(w, c, "cut short");
+		else if (n == 0)
+			conn_eof(w, c);	/* a probe that sent nothing */
+		else if (n == -1 && errno != EAGAIN && errno != EINTR) {
+			sb_count(&w->slot->errors[ERR_RESET], 1);
+			c->flags |= CONN_DEAD;
+		}
+		return;
+	}
+	sb_count(&w->slot->bytes_in, (uint64_t)n);
+	timer_touch(w, c, TIMER_IDLE);
+	if ((r = proxy_parse(c->l->proxy, p, len, &h)) == PROXY_INVALID) {
+		conn_proxy_fail(w, c, len >= PROXY_MAX ? "over 4 KiB" :
+		    "invalid");
+		return;
+	}
+	if (r == PROXY_NEED) {
+		if (p == w->scratch)
+			conn_keep_rest(w, c, p, len);
+		return;
+	}
+	c->flags &= ~CONN_PROXY;
+	timer_del(w, c, TIMER_FRAME);
+	if (h.family != AF_UNSPEC)
+		memcpy(c->peer, h.addr, sizeof(c->peer));
+	if (worker_admit_client(w, c) == -1) {
+		c->flags |= CONN_DEAD;
+		return;
+	}
+	if (p == w->scratch) {
+		used = h.len + conn_process(w, c, p + h.len, len - h.len);
+		if (used < len)
+			conn_keep_rest(w, c, p + used, len - used);
+	} else {
+		buf_consume(&c->in, h.len);
+		conn_input_buffered(w, c);
+		if (c->in.len == 0)
+			connbuf_release(w, &c->in);
+	}
+	conn_after_input(w, c, 1);
+}
+
 /* Readable: one read, then every complete frame answered. */
 static void
 conn_readable(struct worker *w, struct conn *c)
@@ -526,6 +634,10 @@ conn_readable(struct worker *w, struct conn *c)
 	int scratch = c->in.data == NULL, r;
 	ssize_t n;
 
+	if (c->flags & CONN_PROXY) {
+		conn_proxy_readable(w, c);
+		return;
+	}
 	if ((room = connbuf_read_room(w, &c->in, &c->out)) == 0) {
 		conn_mem_wait(w, c);
 		return;

@@ -15,6 +15,7 @@
 #include "ev.h"
 #include "frame.h"
 #include "net.h"
+#include "proxy.h"
 
 #define EKKOD_CONF	EKKO_SYSCONFDIR "/ekko/ekkod.conf"
 #define MAX_WORKERS	256		/* per generation */
@@ -39,6 +40,9 @@ struct listener_conf {
 	size_t			 nallow;
 	struct cidr		*deny;
 	size_t			 ndeny;
+	enum proxy_mode		 proxy;		/* a header before the client's */
+	struct cidr		*proxy_allow;	/* who may send one */
+	size_t			 nproxy_allow;
 	int			 fd;		/* filled by listen.c */
 	int			 line;		/* in the config, for errors */
 };
@@ -213,6 +217,7 @@ enum err_kind {
 	ERR_RESET,
 	ERR_NOMEM,
 	ERR_MEMORY,		/* closed at the worker's max_memory share */
+	ERR_PROXY,		/* PROXY header bad, cut short or late */
 	ERR_NKINDS
 };
 
@@ -491,6 +496,7 @@ struct worker {
 
 void	 worker_main(struct config *, int, int) __attribute__((noreturn));
 void	 worker_count_closed(struct worker *);
+int	 worker_admit_client(struct worker *, struct conn *);
 
 /* ---- conn.c ---- */
 
@@ -520,6 +526,7 @@ struct conn {
 #define CONN_INTIMER(k)	(0x0100 << (k))	/* 0x100 .. 0x800 */
 #define CONN_DEAD	0x1000	/* socket failed: close, send nothing */
 #define CONN_MEMWAIT	0x2000	/* reading held back: worker at its share */
+#define CONN_PROXY	0x4000	/* its PROXY header is still to come */
 
 void	 conn_open(struct worker *, int, struct listener_conf *, int,
 	    const uint8_t *, int);

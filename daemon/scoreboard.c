@@ -44,6 +44,7 @@ static const char *const err_names[ERR_NKINDS] = {
 	[ERR_RESET] = "reset",
 	[ERR_NOMEM] = "nomem",
 	[ERR_MEMORY] = "memory",
+	[ERR_PROXY] = "proxy",
 };
 
 #define LOAD(x)		atomic_load_explicit(&(x), memory_order_relaxed)

@@ -9,6 +9,7 @@
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,6 +150,80 @@ worker_refuse(struct worker *w, int fd, int kind, const char *why,
 }
 
 /*
+ * A socket of a proxy_protocol listener: only the balancers of
+ * proxy_allow get in.  The client's own address, known once the header
+ * is read, faces the access lists and the per-IP limit then
+ * (worker_admit_client); the balancer's is never counted per IP, or
+ * per_ip_connections would limit all of its clients together.
+ */
+static void
+worker_admit_balancer(struct worker *w, struct listener_conf *l, int fd,
+    const struct sockaddr *peer)
+{
+	uint8_t addr[16];
+
+	if (cidr_addr_of(peer, addr) == -1 || !cidr_match_list(l->proxy_allow,
+	    l->nproxy_allow, addr)) {
+		worker_refuse(w, fd, ERR_DENIED, "not in proxy_allow", peer,
+		    l);
+		return;
+	}
+	if (scoreboard_conn_take(w->slot, w->cf->limits.max_connections) ==
+	    -1) {
+		worker_refuse(w, fd, ERR_MAX_CONNECTIONS,
+		    "max_connections reached", peer, l);
+		return;
+	}
+	conn_open(w, fd, l, 0, addr, 0);
+}
+
+/* A refusal of the client a PROXY header named: counted, logged. */
+static int
+worker_refuse_client(struct worker *w, const struct conn *c, int kind,
+    const char *why)
+{
+	char as[INET6_ADDRSTRLEN];
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0xff, 0xff };
+
+	if (memcmp(c->peer, v4mapped, 12) == 0)
+		inet_ntop(AF_INET, c->peer + 12, as, sizeof(as));
+	else
+		inet_ntop(AF_INET6, c->peer, as, sizeof(as));
+	sb_count(&w->slot->errors[kind], 1);
+	atomic_fetch_add_explicit(&sb->conns_rejected, 1, RELAXED);
+	log_limited(&w->log_accept, "refused %s (by PROXY header) on port "
+	    "%d: %s", as, c->l->port, why);
+	return -1;
+}
+
+/*
+ * The PROXY header of c named its client, now in c->peer (or kept the
+ * balancer's): admit that client as worker_admit would have.  0 if
+ * admitted; -1 if refused, counted and logged, for the caller to close.
+ */
+int
+worker_admit_client(struct worker *w, struct conn *c)
+{
+	const struct limits_conf *lim = &w->cf->limits;
+	int r;
+
+	if (!worker_allowed(c->l, c->peer))
+		return worker_refuse_client(w, c, ERR_DENIED,
+		    "denied by allow/deny");
+	if (lim->per_ip_connections > 0) {
+		if ((r = perip_acquire(c->peer, w->slotno,
+		    lim->per_ip_connections)) != 0)
+			return worker_refuse_client(w, c, ERR_PER_IP, r == -1 ?
+			    "per_ip_connections reached" : "per-IP table full");
+		c->flags |= CONN_PERIP;	/* given back by conn_close */
+	}
+	if (cidr_match_list(w->cf->admin_allow, w->cf->nadmin, c->peer))
+		c->flags |= CONN_ADMIN;
+	return 0;
+}
+
+/*
  * Admit an accepted socket past the access lists and the limits, before
  * a byte of it is read.
  */
@@ -160,6 +235,10 @@ worker_admit(struct worker *w, struct listener_conf *l, int fd,
 	uint8_t addr[16];
 	int perip = lim->per_ip_connections > 0, r;
 
+	if (l->proxy != PROXY_OFF) {
+		worker_admit_balancer(w, l, fd, peer);
+		return;
+	}
 	if (cidr_addr_of(peer, addr) == -1 || !worker_allowed(l, addr)) {
 		worker_refuse(w, fd, ERR_DENIED, "denied by allow/deny", peer,
 		    l);
