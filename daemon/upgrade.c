@@ -280,6 +280,12 @@ upgrade_switch(struct master *m, const char *version)
 
 	if (m->pidfd != -1 && pidfile_write(m->pidfd, m->up.pid) == -1)
 		log_warn("upgrade: writing the pidfile");
+	/* let our lock byte go now, not when we exit after draining: the
+	 * next upgrade's master needs it (the new master holds the other) */
+	if (m->pidfd != -1) {
+		close(m->pidfd);
+		m->pidfd = -1;
+	}
 	/* WATCHDOG=1: the new master's first ping is due a full
 	 * WatchdogSec from the switch, not from our last ping */
 	sdnotify("MAINPID=%d\nREADY=1\nWATCHDOG=1\n"
