@@ -356,6 +356,9 @@ master_parent(struct master *m)
 	close(m->parent_chan);
 	m->parent_chan = -1;
 	m->owner = 1;
+	/* feed systemd's watchdog at the next tick, not up to wd/2 later:
+	 * the old master's last ping may be nearly WatchdogSec/2 old */
+	m->watchdog_ms = 0;
 	if (n == 1) {
 		log_info("upgrade: serving as the master, pid %d",
 		    (int)getpid());

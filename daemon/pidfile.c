@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -204,6 +205,10 @@ pidfile_lock(int fd, const char *path, char *err, size_t errlen)
  * beside it such as "ekkod.old" counts too: its name starts so).  A caller
  * that may not read exe (another user's non-dumpable process) falls back
  * on the command name, which is enough since the lock check came first.
+ * A caller to whom the process is invisible in /proc (systemd's
+ * ExecReload: ProtectProc=invisible, and PrivateUsers= gives each
+ * command its own user namespace) trusts the lock, if it is not root
+ * and may signal the process anyway: it gains nothing by the check.
  */
 static int
 pidfile_is_ekkod(pid_t pid)
@@ -214,6 +219,8 @@ pidfile_is_ekkod(pid_t pid)
 
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
 	if ((n = readlink(path, exe, sizeof(exe) - 1)) == -1) {
+		if (errno == ENOENT)
+			return geteuid() != 0 && kill(pid, 0) == 0;
 		if (errno != EACCES && errno != EPERM)
 			return 0;
 		snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);

@@ -280,7 +280,16 @@ upgrade_switch(struct master *m, const char *version)
 
 	if (m->pidfd != -1 && pidfile_write(m->pidfd, m->up.pid) == -1)
 		log_warn("upgrade: writing the pidfile");
-	sdnotify("MAINPID=%d\nREADY=1\nSTATUS=upgraded: pid %d, version %s",
+	/* let our lock byte go now, not when we exit after draining: the
+	 * next upgrade's master needs it (the new master holds the other) */
+	if (m->pidfd != -1) {
+		close(m->pidfd);
+		m->pidfd = -1;
+	}
+	/* WATCHDOG=1: the new master's first ping is due a full
+	 * WatchdogSec from the switch, not from our last ping */
+	sdnotify("MAINPID=%d\nREADY=1\nWATCHDOG=1\n"
+	    "STATUS=upgraded: pid %d, version %s",
 	    (int)m->up.pid, (int)m->up.pid, version);
 	m->handed_over = 1;
 	master_handover(m);

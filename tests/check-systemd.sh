@@ -3,11 +3,14 @@
 # bookworm root (mmdebstrap, cached under BUILD keyed by its package
 # list) is copied for this run and booted with systemd-nspawn, its own
 # network namespace (every byte stays on the container's loopback); the
-# .deb is installed with dpkg -i and nine checks run against systemd 252
-# as PID 1.  Prints TAP, each check with its evidence as "#" lines, and
-# "N passed, N failed"; exits 1 on any failure.  The container, its
-# cgroups, its copy of the root and /run/systemd/nspawn entries are
-# removed at the end, whatever happened.
+# .deb is installed with dpkg -i and twelve checks run against systemd
+# 252 as PID 1, among them "ekkod -s upgrade" by hand and a package
+# upgrade and downgrade under load (to a 1.0.1 package built meanwhile,
+# in the background, from a copy of the tree into BUILD/systemd-next.*).
+# Prints TAP, each check with its evidence as "#" lines, and "N passed,
+# N failed"; exits 1 on any failure.  The container, its cgroups, its
+# copy of the root, the 1.0.1 build (its process group and directory) and
+# /run/systemd/nspawn entries are removed at the end, whatever happened.
 # Usage (as root): check-systemd.sh DEB BUILDDIR
 set -u
 deb=${1:?usage: check-systemd.sh DEB BUILDDIR}
@@ -23,6 +26,9 @@ work=
 nspawn=
 pid1=
 cgroups=
+nextdir=
+builder=
+poller=
 
 # ---- TAP ----
 
@@ -84,6 +90,11 @@ cgroup_pids() {
 cleanup() {
 	local i c m
 	trap - EXIT INT TERM
+	if [ -n "$builder" ] && kill -0 "$builder" 2>/dev/null; then
+		kill -TERM -- "-$builder" 2>/dev/null	# its process group
+		wait "$builder" 2>/dev/null
+	fi
+	[ -n "$nextdir" ] && rm -rf "$nextdir"
 	if [ -n "$nspawn" ] && kill -0 "$nspawn" 2>/dev/null; then
 		kill -TERM "$nspawn" 2>/dev/null	# halt the container
 		for i in $(seq 100); do
@@ -205,6 +216,92 @@ echo_8888() {
 journal() {
 	in_ct journalctl --sync 2>/dev/null
 	in_ct journalctl -q -u ekkod -o cat "$@"
+}
+
+# Build, in the background, the package of a later version (VERSION
+# 1.0.1 in the Makefile, 1.0.1-1 in the changelog) from a copy of the
+# source tree, into $nextdir; nothing is cached or changed in the tree.
+# Its own process group ($builder), so that cleanup can end all of it.
+next_deb_start() {
+	local top
+	top=$(cd "$(dirname "$0")/.." && pwd)
+	nextdir=$(mktemp -d "$(cd "$build" && pwd)/systemd-next.XXXXXX")
+	# shellcheck disable=SC2016
+	setsid sh -c 'top=$1 d=$2
+	    (set -e
+	    mkdir "$d/src"
+	    (cd "$top" && tar -cf - --exclude=./.git --exclude=./build \
+	        --exclude=./build-san --exclude=./build-fuzz \
+	        --exclude=./debian .) | tar -C "$d/src" -xf -
+	    sed -i "s/^VERSION\([[:space:]]*\):= .*/VERSION\1:= 1.0.1/" \
+	        "$d/src/Makefile"
+	    grep -q "^VERSION[[:space:]]*:= 1.0.1$" "$d/src/Makefile"
+	    { printf "ekko (1.0.1-1) unstable; urgency=medium\n\n"
+	      printf "  * check-systemd: a later version to upgrade to.\n\n"
+	      printf " -- ekko developers <ekko-dev@example.org>  %s\n\n" \
+	          "$(date -R)"
+	      cat "$top/packaging/debian/changelog"
+	    } > "$d/src/packaging/debian/changelog"
+	    sh "$d/src/packaging/build-deb.sh" "$d/out")
+	    echo $? > "$d/status"' sh "$top" "$nextdir" \
+	    </dev/null >"$nextdir/build.log" 2>&1 &
+	builder=$!
+}
+
+# Wait for that build (at most 10 minutes); the .deb's path.  (A check
+# runs in a subshell, to which the builder is no child: no "wait".)
+next_deb() {
+	local i
+	for i in $(seq 6000); do
+		[ -s "$nextdir/status" ] && break
+		sleep 0.1
+	done
+	[ "$(cat "$nextdir/status" 2>/dev/null)" = 0 ] ||
+	    { tail -n 20 "$nextdir/build.log" >&2; return 1; }
+	ls "$nextdir"/out/ekko_1.0.1-1_*.deb
+}
+
+# Record ekkod's ActiveState, SubState and MainPID every 0.1 s inside the
+# container, into $work/states, until poll_stop (or $1 seconds at most).
+poll_start() {
+	local i
+	in_ct rm -f /root/poll.stop
+	# shellcheck disable=SC2016
+	in_ct sh -c 'end=$(($(date +%s) + $1))
+	    while [ "$(date +%s)" -lt "$end" ] && [ ! -e /root/poll.stop ]; do
+		systemctl show -p ActiveState -p SubState -p MainPID ekkod |
+		    sort | tr "\n" " "
+		echo
+		sleep 0.1
+	    done' sh "$1" >"$work/states" 2>&1 &
+	poller=$!
+	for i in $(seq 50); do	# the first sample is taken
+		[ -s "$work/states" ] && break
+		sleep 0.1
+	done
+}
+# Stop recording; print the distinct states seen, in order; fail if any
+# was not active/running.
+poll_stop() {
+	in_ct touch /root/poll.stop
+	wait "$poller"
+	poller=
+	uniq "$work/states" | sed 's/^/  seen: /'
+	[ -s "$work/states" ] &&
+	    ! grep -qv "ActiveState=active MainPID=[1-9][0-9]* SubState=running" \
+	    "$work/states"
+}
+
+# ekkod and nothing else: MainPID $1 and its children, at least 3.
+only_generation() {
+	local p n=0
+	for p in $(in_ct pgrep -x ekkod); do
+		n=$((n + 1))
+		[ "$p" = "$1" ] ||
+		    [ "$(in_ct ps -o ppid= -p "$p" | tr -d ' ')" = "$1" ] ||
+		    return 1
+	done
+	[ "$n" -ge 3 ]
 }
 
 # ---- the checks ----
@@ -396,13 +493,130 @@ t_socket() {
 	echo_8888 "activated" || { ev "no echo through the socket"; ok=1; }
 	wait_ct 50 'systemctl is-active -q ekkod' || ok=1
 	ev "after a connection: service $(in_ct systemctl is-active ekkod)" \
-	    "journal: $(journal | grep -m1 'adopting')"
+	    "journal: $(journal | grep -m1 'adopting.*from systemd')"
 	journal | grep -q "adopting 2 socket(s) from systemd" || ok=1
 	in_ct timeout 10 ekko ping -c 1 >/dev/null || { ev "no ping on 8889"; ok=1; }
 	in_ct systemctl reload ekkod || { ev "reload failed"; ok=1; }
 	ev "after reload: $(prop ekkod StatusText)"
 	prop ekkod StatusText | grep -q "generation 2" || ok=1
 	echo_8888 "after reload" || ok=1
+	return $ok
+}
+
+# 7a. ekkod -s upgrade by hand (SIGUSR2, section 4a), with t_watchdog's
+# WatchdogSec=3: the service never leaves active/running, MainPID moves
+# to the new master (the pid printed and in the pidfile), no restart,
+# the old master goes, the new one serves, is the one systemctl status
+# shows, keeps the watchdog fed (WatchdogTimestamp advances, no kill in
+# 2 x WatchdogSec) and reloads under systemctl reload.
+t_upgrade() {
+	local ok=0 old new out rc r0 w0 w1 wd g0 g1 k0
+	in_ct cp /root/good.conf "$conf"
+	# a manual restart: NRestarts back to 0, t_watchdog's kill forgotten
+	in_ct systemctl restart ekkod || { ev "systemctl restart failed"; return 1; }
+	wait_ct 50 'systemctl is-active -q ekkod' || { ev "not active"; return 1; }
+	r0=$(restarts)
+	old=$(main_pid)
+	k0=$(journal | grep -c 'Watchdog timeout')
+	wd=$(( $(prop ekkod WatchdogUSec | sed 's/s$//') ))
+	poll_start 60
+	out=$(in_ct timeout 60 ekkod -s upgrade -c "$conf" 2>&1)
+	rc=$?
+	new=$(printf '%s\n' "$out" | sed -n 's/.*upgraded: pid \([0-9]*\).*/\1/p')
+	wait_ct 100 "! kill -0 $old 2>/dev/null" || { ev "old master $old still there"; ok=1; }
+	w0=$(prop ekkod WatchdogTimestampMonotonic)
+	ev "ekkod -s upgrade: exit $rc: $out" \
+	    "MainPID $old -> $(main_pid), pidfile $(in_ct cat /run/ekko/ekkod.pid), NRestarts $r0 -> $(restarts), WatchdogSec $wd"
+	[ "$rc" = 0 ] && [ -n "$new" ] && [ "$new" != "$old" ] || ok=1
+	[ "$(main_pid)" = "$new" ] || ok=1
+	[ "$(in_ct cat /run/ekko/ekkod.pid)" = "$new" ] || ok=1
+	wait_ct 50 "[ \$(pgrep -P $new | wc -l) -ge 2 ]" || ok=1
+	only_generation "$new" || { ev "processes: $(in_ct pgrep -a ekkod | tr '\n' '|')"; ok=1; }
+	echo_8888 "after the upgrade" || { ev "no echo after the upgrade"; ok=1; }
+	in_ct systemctl status --no-pager ekkod | grep -q "Main PID: $new (ekkod)" ||
+	    { ev "systemctl status: $(in_ct systemctl status --no-pager ekkod | grep 'Main PID')"; ok=1; }
+	# the new master feeds the watchdog: its timestamp advances, and no
+	# watchdog kill within twice WatchdogSec of the switch
+	wait_ct $((wd * 10 + 50)) "[ \$(systemctl show -p WatchdogTimestampMonotonic --value ekkod) -gt $w0 ]" || ok=1
+	w1=$(prop ekkod WatchdogTimestampMonotonic)
+	sleep "$wd"
+	ev "WatchdogTimestampMonotonic after the switch: $w0 -> $w1; after $((2 * wd)) s: MainPID $(main_pid), NRestarts $(restarts)" \
+	    "watchdog timeouts in the journal: $k0 before, $(journal | grep -c 'Watchdog timeout') after"
+	[ "$w1" -gt "$w0" ] && [ "$(main_pid)" = "$new" ] || ok=1
+	[ "$(journal | grep -c 'Watchdog timeout')" = "$k0" ] || ok=1
+	poll_stop || ok=1	# (a reload is "reloading", rightly)
+	# systemctl reload of the new master: same MainPID, new generation
+	g0=$(in_ct timeout 10 ekko info | awk '$1 == "generation" { print $2 }')
+	in_ct systemctl reload ekkod || { ev "systemctl reload failed"; ok=1; }
+	g1=$(in_ct timeout 10 ekko info | awk '$1 == "generation" { print $2 }')
+	ev "systemctl reload: generation $g0 -> $g1, MainPID $(main_pid)"
+	[ -n "$g0" ] && [ "${g1:-0}" -gt "$g0" ] && [ "$(main_pid)" = "$new" ] || ok=1
+	echo_8888 "after the reload" || ok=1
+	[ "$(restarts)" = "$r0" ] || ok=1
+	return $ok
+}
+
+# One package upgrade (or downgrade) to $1, which is version $2, under a
+# load inside the container: 10 long-lived connections exchanging
+# messages (ekko bench, raw framing, open loop at 1000 requests/s: the
+# machine is shared) and short
+# connections one after the other (nc), for 6 s, dpkg -i after 1.5 s.
+pkg_switch() {
+	local ok=0 deb=$1 version=$2 old out rc r0 short bench k0
+	r0=$(restarts)
+	k0=$(journal | wc -l)
+	old=$(main_pid)
+	poll_start 60
+	in_ct sh -c 'timeout 30 ekko -p 8888 bench --framing raw -c 10 -d 6 \
+	    -r 1000 >/root/bench.out 2>&1; echo "exit status $?" \
+	    >>/root/bench.out' &
+	bench=$!
+	# shellcheck disable=SC2016
+	in_ct sh -c 'i=0 f=0 end=$(($(date +%s) + 6))
+	    while [ "$(date +%s)" -lt "$end" ]; do
+		i=$((i + 1))
+		r=$(printf "short %d\n" "$i" | timeout 5 nc -N -w 3 127.0.0.1 8888)
+		[ "$r" = "short $i" ] || f=$((f + 1))
+	    done
+	    echo "$i short connections, $f failed"' >"$work/short" 2>&1 &
+	short=$!
+	sleep 1.5
+	out=$(in_ct timeout 120 dpkg -i "$deb" </dev/null 2>&1)
+	rc=$?
+	wait "$bench" "$short"
+	poll_stop >"$work/seen" || ok=1
+	ev "dpkg -i $deb: exit $rc" "$(printf '%s\n' "$out" | grep -i 'ekko\|upgrade\|restart')"
+	[ "$rc" = 0 ] || ok=1
+	printf '%s\n' "$out" | grep -q "upgraded: pid" || ok=1
+	! printf '%s\n' "$out" | grep -qi "failed\|restarting" || ok=1
+	ev "$(cat "$work/seen")" "$(cat "$work/short")" \
+	    "$(in_ct grep -e 'requests completed' -e 'errors:' -e 'exit status' /root/bench.out)"
+	grep -q " 0 failed$" "$work/short" || ok=1
+	in_ct grep -q "errors: connect 0, reset 0, timeout 0, closed 0, mismatch 0, server 0" \
+	    /root/bench.out || ok=1
+	in_ct grep -q "exit status 0" /root/bench.out || ok=1
+	ev "ekkod -V: $(in_ct ekkod -V), INFO: $(in_ct timeout 10 ekko info | grep -e version -e '^pid' -e upgrades | tr -s ' \n' ' ')" \
+	    "MainPID $old -> $(main_pid), NRestarts $r0 -> $(restarts)"
+	in_ct timeout 10 ekko info | grep -qx "version *$version" || ok=1
+	in_ct timeout 10 ekko info | grep -qx "pid *$(main_pid)" || ok=1
+	[ "$(main_pid)" != "$old" ] && [ "$(restarts)" = "$r0" ] || ok=1
+	wait_ct 100 "! kill -0 $old 2>/dev/null" || { ev "old master $old still there"; ok=1; }
+	only_generation "$(main_pid)" || { ev "processes: $(in_ct pgrep -a ekkod | tr '\n' '|')"; ok=1; }
+	[ "$ok" = 0 ] || ev "journal meanwhile:" "$(journal | tail -n +"$((k0 + 1))" | head -n 40)"
+	return $ok
+}
+
+# 7b. dpkg -i of a later version while ekkod runs and serves upgrades it
+# in place: no failed or reset connection, no wrong byte, the running
+# master is the new version, no restart, no fallback; then the downgrade.
+t_package_upgrade() {
+	local next ok=0
+	next=$(next_deb) || { ev "building the 1.0.1 package failed"; return 1; }
+	cp "$next" "$work/root/root/ekko-next.deb"
+	ev "upgrade to 1.0.1-1:"
+	pkg_switch /root/ekko-next.deb 1.0.1 || ok=1
+	ev "downgrade to 1.0.0-1:"
+	pkg_switch /root/ekko.deb 1.0.0 || ok=1
 	return $ok
 }
 
@@ -433,6 +647,7 @@ root=$(cached_root) || bail "mmdebstrap failed"
 boot "$root" || { cat "$work/console.log" 2>/dev/null | tail -n 20 | sed 's/^/# /'; bail "the container did not boot"; }
 echo "# booted $name ($(in_ct systemctl --version | head -n 1)) in $(( $(date +%s) - start )) s"
 cp "$deb" "$work/root/root/ekko.deb"
+next_deb_start
 
 check "dpkg -i starts ekkod: active, workers as ekko without capabilities, StatusText live" t_start
 check "echo on 8888 and ekko ping on 8889 inside the container" t_serve
@@ -441,6 +656,8 @@ check "systemctl reload, refused config: fails, keeps serving, warning in the jo
 check "systemctl reload, unparsable config: fails, keeps serving, error in the journal" t_reload_unparsable
 check "each log line once in the journal, at its own priority" t_journal_once
 check "watchdog: healthy pings; a stopped worker is ekkod's, a stopped master systemd's" t_watchdog
+check "ekkod -s upgrade under systemd: always active, MainPID to the new master, no restart, watchdog and reload work after" t_upgrade
+check "dpkg -i of 1.0.1 under load upgrades in place: nothing refused or reset, new version runs, no restart; and the downgrade" t_package_upgrade
 check "systemctl stop graceful and quick; kill -9 restarts; ekkod -s quit does not" t_stop
 check "socket activation as the README says: start on connect, adopt, serve, reload" t_socket
 check "dpkg -r stops service and socket; purge removes the enable links" t_remove

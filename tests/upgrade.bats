@@ -165,6 +165,29 @@ still_serving() {
 	wait_gone "$last" 100
 }
 
+@test "upgrade: a second upgrade while the first old master still drains a connection succeeds" {
+	start_master
+	old=$EKKOD_PID
+	exec 7<>"/dev/tcp/127.0.0.1/$P"	# keeps the old generation draining
+	install_bin "$NEXT"
+	upgrade
+	[ "$status" -eq 0 ]
+	first=$(cat "$T/ekkod.pid")
+	echo "$first" >> "$T/pids"
+	kill -0 "$old"	# still draining (shutdown_timeout 30)
+	install_bin "$EKKOD"
+	upgrade
+	exec 7>&-
+	[ "$status" -eq 0 ]
+	second=$(cat "$T/ekkod.pid")
+	echo "$second" >> "$T/pids"
+	[ "$second" != "$first" ]
+	[ "$(info_of pid)" = "$second" ]
+	wait_gone "$old" 100
+	wait_gone "$first" 100
+	echo_ok after
+}
+
 @test "upgrade refused: the binary is missing; the old master serves on" {
 	start_master
 	rm "$BIN"
