@@ -15,41 +15,11 @@ teardown() {
 	ekko_teardown
 }
 
-# Open $2 connections to each port of $1 (comma separated), send one
-# line on each, print "queued"; then read every echo within $3 seconds,
-# print "echoed N"; hold all until stdin closes.
-HOLD_PY='
-import select, socket, sys, time
-ports = [int(p) for p in sys.argv[1].split(",")]
-n, limit = int(sys.argv[2]), float(sys.argv[3])
-conns = []
-for p in ports:
-    for i in range(n):
-        s = socket.create_connection(("127.0.0.1", p), timeout=5)
-        s.sendall(b"hello\n")
-        s.setblocking(False)
-        conns.append(s)
-print("queued", flush=True)
-left, got, end = set(conns), {}, time.time() + limit
-while left and time.time() < end:
-    r, _, _ = select.select(list(left), [], [], 0.2)
-    for s in r:
-        try:
-            b = s.recv(64)
-        except OSError:
-            b = b""
-        got[s] = got.get(s, b"") + b
-        if not b or got[s].endswith(b"\n"):
-            left.discard(s)
-print("echoed", sum(1 for v in got.values() if v == b"hello\n"), flush=True)
-sys.stdin.read()
-'
-
-# Start HOLD_PY in the background with args "$@", its stdin a fifo held
+# Start accept.py hold in the background with args "$@", its stdin a fifo held
 # open on fd 8 (bats owns 3; close 8 to let it go), its output in $T/hold.out.
 hold_start() {
 	mkfifo "$T/hold.in"
-	python3 -c "$HOLD_PY" "$@" < "$T/hold.in" > "$T/hold.out" 2>&1 &
+	python3 "$BATS_TEST_DIRNAME/clients/accept.py" hold "$@" < "$T/hold.in" > "$T/hold.out" 2>&1 &
 	HOLD_PID=$!
 	echo "$HOLD_PID" >> "$T/pids"
 	exec 8> "$T/hold.in"
@@ -132,35 +102,6 @@ EOF
 	[ "$(nworkers)" -eq 2 ]
 }
 
-# Shut down the master's listening socket for port $2 (fd shared with
-# the workers) from outside, as a broken or hostile environment might:
-# accept on it then fails with EINVAL for good.
-SHUTDOWN_PY='
-import ctypes, os, socket, sys
-pid, port = int(sys.argv[1]), int(sys.argv[2])
-libc = ctypes.CDLL(None, use_errno=True)
-pfd = os.pidfd_open(pid)
-for name in os.listdir("/proc/%d/fd" % pid):
-    fd = libc.syscall(438, pfd, int(name), 0)	# pidfd_getfd
-    if fd < 0:
-        sys.exit("pidfd_getfd: %s" % os.strerror(ctypes.get_errno()))
-    try:
-        s = socket.socket(fileno=fd)
-    except OSError:
-        os.close(fd)
-        continue
-    try:
-        if s.type == socket.SOCK_STREAM and s.getsockname()[1] == port:
-            s.shutdown(socket.SHUT_RD)
-            print("shut", flush=True)
-            sys.exit(0)
-    except OSError:
-        pass
-    s.detach()
-    os.close(fd)
-sys.exit("no listener on port %d" % port)
-'
-
 @test "a listener whose accept fails for good is dropped once, without spinning" {
 	mapfile -t P < <(free_ports 2)
 	write_conf <<EOF
@@ -172,7 +113,7 @@ listeners = (
 EOF
 	start_ekkod
 	mapfile -t W < <(workers)
-	out=$(python3 -c "$SHUTDOWN_PY" "$EKKOD_PID" "${P[0]}" 2>&1) ||
+	out=$(python3 "$BATS_TEST_DIRNAME/clients/accept.py" shutdown "$EKKOD_PID" "${P[0]}" 2>&1) ||
 	    skip "cannot reach the listener: $out"
 	sleep 0.5
 	cpu=$(max_cpu_per_second "${W[@]}")
@@ -187,24 +128,6 @@ EOF
 	[ "$(workers | tr '\n' ' ')" = "$(printf '%s ' "${W[@]}")" ]
 }
 
-# Hold $2 connections to port $1 (more than the worker's budget), then
-# for $3 seconds close the oldest and open a new one: the worker flips
-# between "at its descriptor limit" and "below it" many times a second.
-# Prints the number of churns.
-CHURN_PY='
-import socket, sys, time
-port, n, secs = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-conns = [socket.create_connection(("127.0.0.1", port), timeout=5)
-         for _ in range(n)]
-end, churns = time.time() + secs, 0
-while time.time() < end and churns < 5000:
-    conns.pop(0).close()
-    conns.append(socket.create_connection(("127.0.0.1", port), timeout=5))
-    churns += 1
-    time.sleep(0.005)
-print(churns)
-'
-
 @test "a client churning at the descriptor limit: a few limit lines, not one per flip" {
 	P=$(free_port)
 	write_conf <<EOF
@@ -214,11 +137,10 @@ listeners = (
 );
 EOF
 	# RLIMIT_NOFILE 64: the worker holds 48 connections (16 kept back).
-	(ulimit -n 64; exec "$EKKOD" -f -c "$T/ekkod.conf") >>"$LOG" 2>&1 &
-	EKKOD_PID=$!
-	echo "$EKKOD_PID" >> "$T/pids"
-	log_has "ready: " 50
-	churns=$(timeout 30 python3 -c "$CHURN_PY" "$P" 56 3)
+	start_ekkod_ulimit 64
+	# 56 connections, more than the worker's budget: it flips between
+	# "at its descriptor limit" and "below it" many times a second.
+	churns=$(timeout 30 python3 "$BATS_TEST_DIRNAME/clients/accept.py" churn "$P" 56 3)
 	echo "churns: $churns" >&2
 	[ "$churns" -ge 50 ]
 	sleep 0.3

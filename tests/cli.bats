@@ -27,7 +27,7 @@ EOF
 echo_ok() {
 	local out
 	out=$(printf 'cli %s\n' "$2" | timeout 10 python3 \
-	    "$BATS_TEST_DIRNAME/tcpio.py" 127.0.0.1 "$1" 5)
+	    "$BATS_TEST_DIRNAME/ekkotest.py" roundtrip 127.0.0.1 "$1" 5)
 	[ "$out" = "cli $2" ]
 }
 

@@ -37,22 +37,7 @@ EOF
 
 # A listener that accepts and never answers; its port in $SILENT.
 start_silent() {
-	python3 - "$T/silent" <<'PY' &
-import os, socket, sys, time
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(16)
-open(sys.argv[1] + ".tmp", "w").write("%d\n" % s.getsockname()[1])
-os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-held = []
-s.settimeout(1)
-end = time.monotonic() + 60
-while time.monotonic() < end:
-    try:
-        held.append(s.accept()[0])
-    except socket.timeout:
-        pass
-PY
+	python3 "$BATS_TEST_DIRNAME/clients/tools.py" listen "$T/silent" accept &
 	bg_record $!
 	disown $!
 	wait_for '[ -s "$T/silent" ]'
@@ -127,14 +112,9 @@ EOF
 	[ "$status" -eq 0 ]
 	printf '%s\n' "$output" | python3 -m json.tool > /dev/null
 	printf '%s\n' "$output" | python3 -c '
-import json, sys
+import json, sys, ekkotest
 d = json.load(sys.stdin)
-need = """uptime pid generation workers_configured workers_running respawns
-reloads reloads_failed last_reload connections_active connections_total
-connections_rejected requests_total bytes_in bytes_out
-errors_frame_too_large errors_timeout_idle errors_timeout_frame
-errors_timeout_write errors_denied errors_forbidden errors_unknown_op
-errors_max_connections errors_per_ip""".split()
+need = ekkotest.stats_keys("global")
 missing = [k for k in need if k not in d]
 assert not missing, missing
 assert d["pid"] == int(sys.argv[1]), d["pid"]

@@ -12,16 +12,11 @@ MAN8=$TOP/daemon/ekkod.8
 REF=$TOP/etc/ekkod.conf
 EKKOD=${EKKO_BUILD:-$TOP/build}/ekkod
 
-STATS_GLOBAL="uptime pid generation workers_configured workers_running
-    respawns reloads reloads_failed last_reload connections_active
-    connections_total connections_rejected requests_total bytes_in
-    bytes_out errors_frame_too_large errors_timeout_idle
-    errors_timeout_frame errors_timeout_write errors_denied
-    errors_forbidden errors_unknown_op errors_max_connections
-    errors_per_ip errors_empty_frame errors_memory errors_proxy"
-STATS_WORKER="pid generation state accepted connections_active requests
-    bytes_in bytes_out heartbeat_age respawns last_exit"
-WORKER_STATES="starting serving draining backoff"
+# The STATS keys: the one list, tests/stats_keys.txt.
+STATS_KEYS=$BATS_TEST_DIRNAME/stats_keys.txt
+STATS_GLOBAL=$(awk '$1 == "global" { print $2 }' "$STATS_KEYS")
+STATS_WORKER=$(awk '$1 == "worker" { print $2 }' "$STATS_KEYS")
+WORKER_STATES=$(awk '$1 == "state" { print $2 }' "$STATS_KEYS")
 
 SIGNALS="HUP TERM INT QUIT USR1 TTIN TTOU USR2"
 OPTIONS="c f t s V h"

@@ -123,7 +123,7 @@ EOF
 
 @test "length: an empty frame (N=0) is echoed as 4 zero bytes" {
 	start_echo
-	run bash -c "printf '\\0\\0\\0\\0' | python3 '$BATS_TEST_DIRNAME/tcpio.py' 127.0.0.1 $LEN | od -An -tx1 | tr -d ' \\n'"
+	run bash -c "printf '\\0\\0\\0\\0' | python3 '$BATS_TEST_DIRNAME/ekkotest.py' roundtrip 127.0.0.1 $LEN | od -An -tx1 | tr -d ' \\n'"
 	[ "$status" -eq 0 ]
 	[ "$output" = "00000000" ]
 }
@@ -156,9 +156,9 @@ EOF
 
 @test "a frame of max_frame bytes, delimiter or header included, is echoed" {
 	start_echo 64
-	run bash -c "{ head -c 63 /dev/zero | tr '\\0' a; printf '\\n'; } | python3 '$BATS_TEST_DIRNAME/tcpio.py' 127.0.0.1 $LF | wc -c"
+	run bash -c "{ head -c 63 /dev/zero | tr '\\0' a; printf '\\n'; } | python3 '$BATS_TEST_DIRNAME/ekkotest.py' roundtrip 127.0.0.1 $LF | wc -c"
 	[ "$output" -eq 64 ]
-	run bash -c "{ printf '\\0\\0\\0\\074'; head -c 60 /dev/zero; } | python3 '$BATS_TEST_DIRNAME/tcpio.py' 127.0.0.1 $LEN | wc -c"
+	run bash -c "{ printf '\\0\\0\\0\\074'; head -c 60 /dev/zero; } | python3 '$BATS_TEST_DIRNAME/ekkotest.py' roundtrip 127.0.0.1 $LEN | wc -c"
 	[ "$output" -eq 64 ]
 	[ "$(stat_of "$CMD" errors_frame_too_large)" = 0 ]
 }

@@ -12,15 +12,7 @@ teardown() { ekko_teardown; }
 # A fifo at $T/err whose reader holds it open for at most 30 s and never
 # reads; its buffer is shrunk to one page so a few lines fill it.
 stuck_fifo() {
-	python3 - "$T/err" <<'PY' &
-import fcntl, os, sys, time
-path = sys.argv[1]
-os.mkfifo(path)
-fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-fcntl.fcntl(fd, 1031, 4096)  # F_SETPIPE_SZ
-open(path + ".ready", "w").close()
-time.sleep(30)
-PY
+	python3 "$BATS_TEST_DIRNAME/clients/tools.py" stuck-fifo "$T/err" &
 	echo $! >> "$T/pids"
 	wait_for '[ -e "$T/err.ready" ]'
 }
@@ -28,38 +20,13 @@ PY
 # n connections to port $1 that are refused at accept (each logged,
 # 10 a second per worker, the rest counted).
 refused_flood() {
-	python3 - "$1" "$2" <<'PY'
-import socket, sys, time
-end = time.time() + float(sys.argv[2])
-while time.time() < end:
-    try:
-        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)
-        s.recv(1)
-        s.close()
-    except OSError:
-        pass
-PY
+	python3 "$BATS_TEST_DIRNAME/clients/tools.py" refused-flood "$1" "$2"
 }
 
 # $2 echo round trips on port $1 (one connection each), every one
 # answered within 2 s.
 echo_ok() {
-	python3 - "$1" "$2" <<'PY'
-import socket, sys
-for i in range(int(sys.argv[2])):
-    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 2)
-    s.settimeout(2)
-    s.sendall(b"hello %d\n" % i)
-    got = b""
-    while not got.endswith(b"\n"):
-        b = s.recv(100)
-        if not b:
-            break
-        got += b
-    s.close()
-    if got != b"hello %d\n" % i:
-        sys.exit("round trip %d: %r" % (i, got))
-PY
+	python3 "$BATS_TEST_DIRNAME/clients/tools.py" echo-rounds "$1" "$2"
 }
 
 @test "logging: a stderr pipe nobody reads never stalls serving" {
@@ -79,8 +46,7 @@ listeners = (
 EOF
 	stuck_fifo
 	"$EKKOD" -f -c "$T/ekkod.conf" 2>"$T/err" >/dev/null </dev/null &
-	EKKOD_PID=$!
-	echo "$EKKOD_PID" >> "$T/pids"
+	ekkod_record $!
 	wait_for "echo_ok $P 1"
 	# 3 s of refused connections: ~10 lines a second, well past the page
 	refused_flood "$D" 3
@@ -96,8 +62,7 @@ EOF
 start_journal() {
 	JOURNAL_STREAM=$(stat -c %d:%i "$1") "$EKKOD" -f -c "$T/ekkod.conf" \
 	    >>"$LOG" 2>&1 </dev/null &
-	EKKOD_PID=$!
-	echo "$EKKOD_PID" >> "$T/pids"
+	ekkod_record $!
 	wait_for "echo_ok $P 1"
 }
 
@@ -118,7 +83,7 @@ EOF
 
 # The fake notify socket; messages land in $T/notify, one a line.
 start_notify() {
-	python3 "$BATS_TEST_DIRNAME/notify_listen.py" "$T/notify.sock" \
+	python3 "$BATS_TEST_DIRNAME/clients/notify_listen.py" "$T/notify.sock" \
 	    "$T/notify" 60 &
 	echo $! >> "$T/pids"
 	wait_for '[ -S "$T/notify.sock" ]'
@@ -159,8 +124,7 @@ listeners = ( { address = "127.0.0.1"; port = $P; mode = "echo"; framing = "line
 EOF
 	systemd-socket-activate -l 127.0.0.1:$P -- "$EKKOD" -f \
 	    -c "$T/ekkod.conf" >>"$LOG" 2>&1 &
-	EKKOD_PID=$!
-	echo "$EKKOD_PID" >> "$T/pids"
+	ekkod_record $!
 	wait_for 'ss -ltn | grep -q "127.0.0.1:$P "'
 	echo_ok "$P" 3
 	wait_for 'grep -q "ready: 3 workers" "$LOG"'
@@ -180,8 +144,7 @@ listeners = ( { address = "127.0.0.1"; port = $P; mode = "echo"; framing = "line
 EOF
 	systemd-socket-activate -l 127.0.0.1:$P -- "$EKKOD" -f \
 	    -c "$T/ekkod.conf" >>"$LOG" 2>&1 &
-	EKKOD_PID=$!
-	echo "$EKKOD_PID" >> "$T/pids"
+	ekkod_record $!
 	wait_for 'ss -ltn | grep -q "127.0.0.1:$P "'
 	echo_ok "$P" 3
 	wait_for 'grep -q "ready: 3 workers" "$LOG"'

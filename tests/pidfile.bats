@@ -52,21 +52,7 @@ refuses_with() {
 # "self") into it first; $3 = flock+lockf (default) or "read".  Prints
 # the holder's pid once the locks are held.
 hold_lock() {
-	python3 - "$1" "$2" "${3:-write}" > "$T/holder" <<'PY' &
-import fcntl, os, sys, time
-path, pid, mode = sys.argv[1:]
-if mode == "read":
-    fd = os.open(path, os.O_RDONLY)
-    fcntl.lockf(fd, fcntl.LOCK_SH)
-else:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
-    os.write(fd, (str(os.getpid()) if pid == "self" else pid).encode() + b"\n")
-    # both kinds of lock, so that neither check can be fooled
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    fcntl.lockf(fd, fcntl.LOCK_EX)
-print(os.getpid(), flush=True)
-time.sleep(60)
-PY
+	python3 "$BATS_TEST_DIRNAME/clients/tools.py" hold-lock "$1" "$2" "${3:-write}" > "$T/holder" &
 	echo $! >> "$T/pids"
 	wait_for '[ -s "$T/holder" ]'
 	cat "$T/holder"

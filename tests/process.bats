@@ -30,7 +30,7 @@ EOF
 echo_ok() {
 	local out
 	out=$(printf 'ping %s\n' "$1" | timeout 10 python3 \
-	    "$BATS_TEST_DIRNAME/tcpio.py" 127.0.0.1 "$P" 5)
+	    "$BATS_TEST_DIRNAME/ekkotest.py" roundtrip 127.0.0.1 "$P" 5)
 	[ "$out" = "ping $1" ]
 }
 
@@ -73,10 +73,10 @@ stop_with() {
 	[ "$(stat_of "$C" workers_running)" = 3 ]
 	[ "$(stat_of "$C" pid)" = "$EKKOD_PID" ]
 	# the scoreboard names the same pids
-	run bash -c "python3 '$BATS_TEST_DIRNAME/tcpio.py' --stats $C | awk '\$1 ~ /^worker\\.[0-9]+\\.pid\$/ && \$2 != 0 { print \$2 }' | sort -n"
+	run bash -c "python3 '$BATS_TEST_DIRNAME/ekkotest.py' stats $C | awk '\$1 ~ /^worker\\.[0-9]+\\.pid\$/ && \$2 != 0 { print \$2 }' | sort -n"
 	[ "$output" = "$(workers)" ]
 	[ "$(cat "$PIDFILE")" = "$EKKOD_PID" ]
-	run bash -c "python3 '$BATS_TEST_DIRNAME/tcpio.py' --stats $C | awk '\$1 ~ /^worker\\.[0-9]+\\.state\$/ { print \$2 }' | sort | uniq -c | awk '{ print \$1, \$2 }'"
+	run bash -c "python3 '$BATS_TEST_DIRNAME/ekkotest.py' stats $C | awk '\$1 ~ /^worker\\.[0-9]+\\.state\$/ { print \$2 }' | sort | uniq -c | awk '{ print \$1, \$2 }'"
 	[ "$output" = "3 serving" ]
 }
 
@@ -119,7 +119,7 @@ stop_with() {
 @test "SIGTERM: master and workers gone, pidfile gone, exit status 0" {
 	start_proc 2
 	# open connections do not hold up a fast stop; they are closed
-	python3 -c "$EKKO_PY" hold 127.0.0.1 "$L" 3 20 > "$T/hold.out" &
+	python3 "$BATS_TEST_DIRNAME/clients/echo.py" hold 127.0.0.1 "$L" 3 20 > "$T/hold.out" &
 	hold=$!
 	echo "$hold" >> "$T/pids"
 	wait_for 'grep -q held "$T/hold.out"'
@@ -257,7 +257,7 @@ stop_with() {
 	[ "$(grep -c "respawn throttled" "$LOG")" -eq 1 ]
 	[ "$(grep -c "killed by SIGKILL; respawning" "$LOG")" -eq 10 ]
 	# the slot waits in back-off; the other worker keeps serving
-	run bash -c "python3 '$BATS_TEST_DIRNAME/tcpio.py' --stats $C | grep -E '^worker\.[0-9]+\.state backoff$'"
+	run bash -c "python3 '$BATS_TEST_DIRNAME/ekkotest.py' stats $C | grep -E '^worker\.[0-9]+\.state backoff$'"
 	[ "$status" -eq 0 ]
 	for i in 1 2 3; do echo_ok "$i"; done
 	[ "$(stat_of "$C" respawns)" -ge 9 ]

@@ -26,7 +26,7 @@ gen_pids() {
 # port $1): none of them accepts any more.
 gen_draining() {
 	local st
-	st=$(python3 "$BATS_TEST_DIRNAME/tcpio.py" --stats "$1") || return 1
+	st=$(stats_of "$1") || return 1
 	printf '%s\n' "$st" | awk -v g="$2" '
 	    $1 ~ /\.generation$/ { split($1, a, "."); gen[a[2]] = $2 }
 	    $1 ~ /\.state$/ { split($1, a, "."); st[a[2]] = $2 }
@@ -36,13 +36,7 @@ gen_draining() {
 
 # Is something accepting on host $1 port $2?
 can_connect() {
-	python3 - "$1" "$2" <<'PY'
-import socket, sys
-try:
-    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2).close()
-except OSError:
-    sys.exit(1)
-PY
+	python3 "$BATS_TEST_DIRNAME/clients/tools.py" can-connect "$1" "$2"
 }
 
 @test "(a) reload workers 2 -> 3: exit 0, new pids, old drained, generation 2" {
@@ -73,7 +67,7 @@ EOF
 	wait_for '[ "$(workers | wc -l)" -eq 3 ]' 100
 	new=$(workers)
 	[ -z "$(comm -12 <(printf '%s\n' "$old" | sort) <(printf '%s\n' "$new" | sort))" ]
-	st=$(python3 "$BATS_TEST_DIRNAME/tcpio.py" --stats "$PC")
+	st=$(stats_of "$PC")
 	[ "$(stats_get "$st" generation)" = 2 ]
 	[ "$(stats_get "$st" reloads)" = 1 ]
 	[ "$(stats_get "$st" reloads_failed)" = 0 ]
@@ -111,12 +105,12 @@ EOF
 	    > "$T/ekkod.conf"
 	[ "$(sed -n 3p "$T/ekkod.conf")" = "bogus_key = 1;" ]
 	kill -HUP "$EKKOD_PID"
-	wait_log "reload failed: "
+	log_has "reload failed: " 50
 	grep -q "reload failed: $T/ekkod.conf:3: unknown key \"bogus_key\"" "$LOG"
 	[ "$(workers)" = "$old" ]
 	run tcp_roundtrip 127.0.0.1 "$PE" <<< "still serving"
 	[ "$output" = "still serving" ]
-	st=$(python3 "$BATS_TEST_DIRNAME/tcpio.py" --stats "$PC")
+	st=$(stats_of "$PC")
 	[ "$(stats_get "$st" generation)" = 1 ]
 	[ "$(stats_get "$st" reloads)" = 0 ]
 	[ "$(stats_get "$st" reloads_failed)" = 1 ]
@@ -141,15 +135,7 @@ EOF
 	start_ekkod
 	old=$(workers)
 	# A plain listener holds a port of its own choosing.
-	python3 - "$T/held" <<'PY' &
-import socket, sys, time, os
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(5)
-open(sys.argv[1] + ".tmp", "w").write("%d\n" % s.getsockname()[1])
-os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-time.sleep(60)
-PY
+	python3 "$BATS_TEST_DIRNAME/clients/tools.py" listen "$T/held" &
 	bg_record $!
 	disown $!
 	wait_for '[ -s "$T/held" ]'
@@ -175,7 +161,7 @@ EOF
 	[ "$(workers)" = "$old" ]
 	run tcp_roundtrip 127.0.0.1 "$PE" <<< "old generation"
 	[ "$output" = "old generation" ]
-	st=$(python3 "$BATS_TEST_DIRNAME/tcpio.py" --stats "$PC")
+	st=$(stats_of "$PC")
 	[ "$(stats_get "$st" generation)" = 1 ]
 	[ "$(stats_get "$st" reloads_failed)" = 1 ]
 	[[ "$(stats_get "$st" last_reload)" == *"bind 127.0.0.1:$PH"* ]]
@@ -198,26 +184,7 @@ EOF
 	conf raw
 	start_ekkod
 	# One connection opened before the reload, kept across it.
-	py "$PE" "$T/go" "$T/step" > "$T/old.out" 2>&1 <<'PY' &
-import os, sys, time
-from ekkoproto import *
-s = connect(sys.argv[1])
-# Raw before the reload: no newline needed.
-s.sendall(b"before")
-assert recv_exact(s, 6) == b"before"
-open(sys.argv[3], "w").write("connected\n")
-for _ in range(300):                # wait (bounded) for the reload
-    if os.path.exists(sys.argv[2]):
-        break
-    time.sleep(0.1)
-s.sendall(b"no newline")
-got = recv_exact(s, 10)
-assert got == b"no newline", got
-s.sendall(b"x")
-assert recv_exact(s, 1) == b"x"
-s.close()
-print("old ok")
-PY
+	client reload old_conn_raw "$PE" "$T/go" "$T/step" > "$T/old.out" 2>&1 &
 	oldpy=$!
 	bg_record $oldpy
 	wait_for '[ -s "$T/step" ]' 100
@@ -229,22 +196,7 @@ PY
 	# served with line framing.
 	wait_for "gen_draining $PC 1" 100
 	touch "$T/go"
-	run py "$PE" <<'PY'
-import sys
-from ekkoproto import *
-s = connect(sys.argv[1])
-s.sendall(b"abc")
-s.settimeout(0.5)
-try:
-    early = s.recv(100)
-except socket.timeout:
-    early = None
-assert early is None, "line framing answered before the newline: %r" % early
-s.settimeout(5)
-s.sendall(b"def\n")
-assert recv_exact(s, 7) == b"abcdef\n"
-print("new ok")
-PY
+	run client reload new_conn_line "$PE"
 	echo "$output"
 	[ "$output" = "new ok" ]
 	for i in $(seq 1 100); do
@@ -292,13 +244,7 @@ EOF
 	# And stays closed (not one old worker still holding it).
 	wait_for '[ "$(workers | wc -l)" -eq 2 ]' 100
 	! can_connect 127.0.0.1 "$PA"
-	run py "$PC" <<'PY'
-import sys
-from ekkoproto import *
-s = connect(sys.argv[1])
-op, body = call(s, INFO)
-sys.stdout.write(body.decode())
-PY
+	run client reload info_listeners "$PC"
 	echo "$output"
 	[[ "$output" == *"[::1]:$PB echo line"* || "$output" == *"::1:$PB echo line"* ]]
 	[[ "$output" != *":$PA "* ]]
@@ -319,107 +265,7 @@ listeners = (
 );
 EOF
 	start_ekkod
-	cat > "$T/load.py" <<'PY'
-# Load for the whole reload run: threads open connections in a loop,
-# a few requests on each, every reply checked byte for byte.
-import json, os, socket, struct, sys, threading, time
-from ekkoproto import *
-
-pc, pl, pr = (int(x) for x in sys.argv[1:4])
-stopfile, progfile, outfile = sys.argv[4:7]
-THREADS, PER_CONN, MAXTIME = 6, 4, 60
-lock = threading.Lock()
-n = dict(requests=0, connections=0, connect_fail=0, reset=0, eof=0,
-         timeout=0, mismatch=0, other=0)
-errors = []
-deadline = time.monotonic() + MAXTIME
-
-
-def bump(k, v=1, why=None):
-    with lock:
-        n[k] += v
-        if why and len(errors) < 20:
-            errors.append("%s: %s" % (k, why))
-
-
-class Mismatch(Exception):
-    pass
-
-
-def one_conn(tid, i):
-    kind = (tid + i) % 3
-    port = (pc, pl, pr)[kind]
-    try:
-        s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    except OSError as e:
-        bump("connect_fail", why="port %d: %r" % (port, e))
-        time.sleep(0.01)
-        return
-    bump("connections")
-    s.settimeout(5)
-    buf = bytearray()
-    try:
-        for k in range(PER_CONN):
-            p = b"t%d-c%d-r%d-" % (tid, i, k) + bytes([65 + k]) * (i % 40)
-            if kind == 0:
-                s.sendall(frame(ECHO, p))
-                got = read_reply(s)
-                want = (0x82, p)
-            elif kind == 1:
-                s.sendall(p + b"\n")
-                got = read_line(s, buf)
-                want = p
-            else:
-                fr = struct.pack(">I", len(p)) + p
-                s.sendall(fr)
-                got = recv_exact(s, len(fr))
-                want = fr
-            if got != want:
-                raise Mismatch("port %d: got %r want %r" % (port, got, want))
-            bump("requests")
-    except Mismatch as e:
-        bump("mismatch", why=str(e))
-    except socket.timeout as e:
-        bump("timeout", why="port %d: %r" % (port, e))
-    except (ConnectionResetError, BrokenPipeError) as e:
-        bump("reset", why="port %d: %r" % (port, e))
-    except EOFError as e:
-        bump("eof", why="port %d: %r" % (port, e))
-    except Exception as e:
-        bump("other", why="port %d: %r" % (port, e))
-    finally:
-        s.close()
-
-
-def run(tid):
-    i = 0
-    while not os.path.exists(stopfile) and time.monotonic() < deadline:
-        one_conn(tid, i)
-        i += 1
-        time.sleep(0.002)
-
-
-def progress():
-    while not os.path.exists(stopfile) and time.monotonic() < deadline:
-        with lock:
-            c = n["requests"]
-        with open(progfile + ".tmp", "w") as f:
-            f.write("%d\n" % c)
-        os.rename(progfile + ".tmp", progfile)
-        time.sleep(0.02)
-
-
-ts = [threading.Thread(target=run, args=(t,)) for t in range(THREADS)]
-for t in ts:
-    t.start()
-progress()
-for t in ts:
-    t.join()
-with open(outfile + ".tmp", "w") as f:
-    json.dump(dict(n, errors=errors), f)
-os.rename(outfile + ".tmp", outfile)
-PY
-	python3 "$T/load.py" "$PC" "$PL" "$PR" "$T/stop" "$T/progress" \
+	python3 "$BATS_TEST_DIRNAME/clients/reload_load.py" "$PC" "$PL" "$PR" "$T/stop" "$T/progress" \
 	    "$T/result.json" 2> "$T/load.err" &
 	loadpid=$!
 	bg_record $loadpid
@@ -451,7 +297,7 @@ assert not bad, (bad, r["errors"])
 assert r["requests"] >= 100, r
 assert r["connections"] >= 25, r
 PY
-	st=$(python3 "$BATS_TEST_DIRNAME/tcpio.py" --stats "$PC")
+	st=$(stats_of "$PC")
 	[ "$(stats_get "$st" generation)" = 21 ]
 	[ "$(stats_get "$st" reloads)" = 20 ]
 	[ "$(stats_get "$st" reloads_failed)" = 0 ]

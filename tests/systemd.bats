@@ -9,7 +9,7 @@ teardown() { ekko_teardown; }
 
 # Start the fake notify socket; messages land in $T/notify, one a line.
 start_notify() {
-	python3 "$BATS_TEST_DIRNAME/notify_listen.py" "$T/notify.sock" \
+	python3 "$BATS_TEST_DIRNAME/clients/notify_listen.py" "$T/notify.sock" \
 	    "$T/notify" 60 &
 	echo $! >> "$T/pids"
 	wait_for '[ -S "$T/notify.sock" ]'
@@ -75,8 +75,7 @@ EOF
 	# with "Address already in use".
 	systemd-socket-activate -l 127.0.0.1:$P -- "$EKKOD" -f \
 	    -c "$T/ekkod.conf" >>"$LOG" 2>&1 &
-	EKKOD_PID=$!
-	echo "$EKKOD_PID" >> "$T/pids"
+	ekkod_record $!
 	wait_for 'ss -ltn | grep -q "127.0.0.1:$P "'
 	run tcp_roundtrip 127.0.0.1 "$P" 5 <<< "activated"
 	[ "$output" = "activated" ]

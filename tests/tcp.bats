@@ -14,26 +14,6 @@ teardown() {
 	ekko_teardown
 }
 
-# Open $2 connections to port $1, each echoing one message, and hold
-# them until stdin closes; prints "ready" once every one is echoed.
-HOLD_PY='
-import socket, sys
-port, n = int(sys.argv[1]), int(sys.argv[2])
-conns = []
-for i in range(n):
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.sendall(b"hello")
-    got = b""
-    while len(got) < 5:
-        b = s.recv(5 - len(got))
-        if not b:
-            sys.exit("closed early")
-        got += b
-    conns.append(s)
-print("ready", flush=True)
-sys.stdin.read()
-'
-
 # Server-side sockets of port $1 in ss -tnoi form, one a line.
 server_sockets() {
 	ss -tnoiH state established "( sport = :$1 )" | paste - -
@@ -63,7 +43,8 @@ count_of() {
 # Hold $2 echoed connections to port $1 in the background (fd 3 is
 # their stdin: closing it ends them).
 hold_conns() {
-	coproc HOLD { timeout 60 python3 -c "$HOLD_PY" "$1" "$2"; }
+	coproc HOLD { timeout 60 python3 "$BATS_TEST_DIRNAME/clients/tools.py" \
+	    hold-echoed "$1" "$2"; }
 	echo "$HOLD_PID" >> "$T/pids"
 	local line
 	read -r -t 20 line <&"${HOLD[0]}"

@@ -56,20 +56,18 @@ install_script() {
 
 start_master() {
 	"$BIN" -f -c "$T/ekkod.conf" >>"$LOG" 2>&1 &
-	EKKOD_PID=$!
-	echo "$EKKOD_PID" >> "$T/pids"
-	wait_for 'grep -q "ready: " "$LOG"'
+	ekkod_started $!
 }
 
 info_of() {
-	printf 'INFO\r\n' | timeout 10 python3 "$BATS_TEST_DIRNAME/tcpio.py" \
+	printf 'INFO\r\n' | timeout 10 python3 "$BATS_TEST_DIRNAME/ekkotest.py" roundtrip \
 	    127.0.0.1 "$C" 2 | tr -d '\r' |
 	    awk -v k="$1" '$1 == k { print $2; exit }'
 }
 
 echo_ok() {
 	[ "$(printf 'up %s\n' "$1" | timeout 10 python3 \
-	    "$BATS_TEST_DIRNAME/tcpio.py" 127.0.0.1 "$P" 5)" = "up $1" ]
+	    "$BATS_TEST_DIRNAME/ekkotest.py" roundtrip 127.0.0.1 "$P" 5)" = "up $1" ]
 }
 
 upgrade() {
@@ -124,7 +122,7 @@ still_serving() {
 @test "upgrade: 10 in a row, alternating two builds, under load: no failed connect, reset or wrong byte" {
 	start_master
 	first=$EKKOD_PID
-	python3 "$BATS_TEST_DIRNAME/upgrade_load.py" 127.0.0.1 "$P" \
+	python3 "$BATS_TEST_DIRNAME/clients/upgrade_load.py" 127.0.0.1 "$P" \
 	    "$T/stop" 120 > "$T/load.out" &
 	load=$!
 	echo "$load" >> "$T/pids"

@@ -13,6 +13,10 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+from ekkotest import recv_exact  # noqa: E402
+
 HOST, PORT, STOPFILE = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 MAX = float(sys.argv[4]) if len(sys.argv) > 4 else 120.0
 DEADLINE = time.monotonic() + MAX
@@ -31,16 +35,6 @@ def running():
     return not os.path.exists(STOPFILE) and time.monotonic() < DEADLINE
 
 
-def recv_exact(s, n):
-    data = b""
-    while len(data) < n:
-        chunk = s.recv(n - len(data))
-        if not chunk:
-            raise ConnectionResetError("closed early")
-        data += chunk
-    return data
-
-
 def exchange(s, msg):
     """Send msg, read it back; count what went wrong.  True if right."""
     try:
@@ -49,7 +43,7 @@ def exchange(s, msg):
     except socket.timeout:
         count("timeouts")
         return False
-    except (ConnectionResetError, BrokenPipeError):
+    except (ConnectionResetError, BrokenPipeError, EOFError):
         count("resets")
         return False
     if got != msg:

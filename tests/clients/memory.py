@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""memory.py -- clients for tests/memory.bats: how input buffers grow,
+huge frame headers, and the daemon-wide budget limits.max_memory.
+
+  python3 memory.py growth|header_after_pause|fixed_byte|budget ARGS...
+
+Each prints what it measured; on a failure it prints "FAIL: ..." and
+exits 1.
+"""
+import os
+import socket
+import struct
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+from ekkotest import (connect as _connect, cpu_ticks, die,  # noqa: E402
+                      proc_status, recv_upto, say, statnum, stats)
+
+fail = die
+
+
+def connect(port, rcvbuf=0, timeout=60.0):
+    return _connect(port, rcvbuf=rcvbuf, timeout=timeout)
+
+
+def status_kb(pid, key):
+    return proc_status(pid, key)
+
+
+def recv_exact(s, n, wait=60.0):
+    """Up to n bytes (fewer at EOF or after wait seconds)."""
+    return recv_upto(s, n, wait)
+
+
+def stat_of(cport, key):
+    return statnum(stats(cport), key)
+
+
+def echo_cost(pid, port, msg):
+    """Worker CPU ticks to echo msg (sender thread, reader here)."""
+    s = connect(port)
+    t0 = cpu_ticks(pid)
+    th = threading.Thread(target=s.sendall, args=(msg,))
+    th.start()
+    got = recv_exact(s, len(msg))
+    th.join(60)
+    t1 = cpu_ticks(pid)
+    s.close()
+    if got != msg:
+        fail("echo of %d bytes came back as %d bytes" % (len(msg), len(got)))
+    return t1 - t0
+
+
+def cmd_growth(pid, lport, fport, maxf):
+    pid, maxf = int(pid), int(maxf)
+    frame = struct.pack(">I", maxf) + b"F" * maxf
+    line = b"L" * maxf + b"\n"
+    echo_cost(pid, fport, frame)        # warm-up: heap, page faults
+    fcost = echo_cost(pid, fport, frame)
+    lcost = echo_cost(pid, lport, line)
+    say("worker CPU ticks: length frame %d, line %d (of %d bytes)" %
+        (fcost, lcost, maxf))
+    if lcost > 3 * fcost + 30:
+        fail("a line costs %d ticks, a length frame %d" % (lcost, fcost))
+
+
+def cmd_header_after_pause(pid, cport):
+    """Command port: an ECHO whose reply the socket cannot take pauses
+    reading; a header announcing 0xfffffff0 bytes sits right behind it."""
+    pid = int(pid)
+    base = status_kb(pid, "VmSize")
+    s = connect(cport, rcvbuf=4096)
+    payload = b"e" * 200000
+    data = struct.pack(">IB", len(payload) + 1, 2) + payload + \
+        b"\xff\xff\xff\xf0\x02"
+    os.kill(pid, 19)                    # SIGSTOP: one read gets it all
+    try:
+        s.sendall(data)
+        time.sleep(0.5)
+    finally:
+        os.kill(pid, 18)                # SIGCONT
+    time.sleep(1.0)
+    vm = status_kb(pid, "VmSize")
+    rss = status_kb(pid, "VmRSS")
+    say("worker VmSize %d kB before, %d kB after; VmRSS %d kB" %
+        (base, vm, rss))
+    s.close()
+    if vm > base + 64 * 1024:
+        fail("VmSize grew by %d kB" % (vm - base))
+
+
+def cmd_fixed_byte(pid, port, nconn, frame_size):
+    """Many connections each send one byte of a huge fixed frame; then
+    one of them completes its frame and gets it back."""
+    pid, nconn, fs = int(pid), int(nconn), int(frame_size)
+    base = status_kb(pid, "VmSize")
+    conns = [connect(port) for _ in range(nconn)]
+    for s in conns:
+        s.sendall(b"x")
+    time.sleep(1.0)
+    vm = status_kb(pid, "VmSize")
+    say("worker VmSize %d kB before, %d kB after %d one-byte frames" %
+        (base, vm, nconn))
+    if vm > base + 64 * 1024:
+        fail("VmSize grew by %d kB" % (vm - base))
+    for i, s in enumerate(conns):
+        s.settimeout(0.05)
+        try:
+            if s.recv(1) == b"":
+                fail("connection %d closed by the server" % i)
+        except socket.timeout:
+            pass
+    s = conns[0]
+    s.settimeout(30)
+    rest = b"y" * (fs - 1)
+    th = threading.Thread(target=s.sendall, args=(rest,))
+    th.start()
+    got = recv_exact(s, fs)
+    th.join(30)
+    if got != b"x" + rest:
+        fail("the completed frame came back as %d bytes" % len(got))
+    say("a %d-byte frame completed and echoed" % fs)
+    for s in conns:
+        s.close()
+
+
+def daemon_rss_kb(pids):
+    total = 0
+    for p in pids:
+        try:
+            total += status_kb(p, "VmRSS")
+        except OSError:
+            pass
+    return total
+
+
+def cmd_budget(eport, cport, nconn, budget, *pids):
+    """nconn peers send and never read; the daemon stays within budget
+    while a polite client is still answered."""
+    pids = [int(p) for p in pids]
+    nconn, budget = int(nconn), int(budget)
+    base = daemon_rss_kb(pids)
+    hogs = []
+    chunk = b"h" * 65536
+    end = time.monotonic() + 30
+    for i in range(nconn):
+        if time.monotonic() > end:
+            fail("connecting %d hogs took over 30 s" % nconn)
+        s = connect(eport, rcvbuf=4096)
+        s.setblocking(False)
+        try:
+            s.send(chunk)
+        except BlockingIOError:
+            pass
+        hogs.append(s)
+    peak = base
+    polite = None
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 4.0:
+        for s in hogs:      # keep pushing what the daemon will take
+            try:
+                s.send(chunk)
+            except (BlockingIOError, OSError):
+                pass
+        peak = max(peak, daemon_rss_kb(pids))
+        if polite is None and time.monotonic() - t0 > 1.0:
+            # Answered at all is the point; how fast is bench's business
+            # (under ASan on a busy host this took 8.6 s once).
+            p = connect(eport, timeout=30)
+            p0 = time.monotonic()
+            p.sendall(b"polite\n")
+            got = recv_exact(p, 7, 30)
+            polite = time.monotonic() - p0
+            p.close()
+            if got != b"polite\n":
+                fail("the polite client got %r" % got)
+        time.sleep(0.1)
+    limit = base + budget // 1024 + 16 * 1024
+    say("daemon RSS: %d kB idle, peak %d kB with %d hogs (limit %d kB); "
+        "polite echo in %.2f s" % (base, peak, nconn, limit, polite))
+    # ASan's shadow and quarantine make RSS say nothing of ours.
+    if peak > limit and not os.environ.get("EKKO_SANITIZE"):
+        fail("RSS peak %d kB over %d kB" % (peak, limit))
+    em = stat_of(cport, "errors_memory")
+    say("errors_memory %d, errors_timeout_write %d, errors_nomem %d" %
+        (em, stat_of(cport, "errors_timeout_write"),
+         stat_of(cport, "errors_nomem")))
+    if em < 1:
+        fail("errors_memory is %d" % em)
+    for s in hogs:
+        s.close()
+
+
+cmds = {"growth": cmd_growth, "header_after_pause": cmd_header_after_pause,
+        "fixed_byte": cmd_fixed_byte, "budget": cmd_budget}
+cmds[sys.argv[1]](*sys.argv[2:])
