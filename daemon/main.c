@@ -113,7 +113,8 @@ main_config(struct opts *o, int *defaults)
 			fprintf(stderr, "%s\n", errs.msgs[i]);
 			if (!o->test)
 				syslog(LOG_ERR, "%s", errs.msgs[i]);
-			upgrade_child_say(up_child.chan, 'E', errs.msgs[i]);
+			upgrade_child_say(up_child.chan, UPGRADE_ERROR,
+			    errs.msgs[i]);
 		}
 		config_errors_free(&errs);
 	}
@@ -124,7 +125,7 @@ main_config(struct opts *o, int *defaults)
 static void __attribute__((noreturn))
 main_fail(const char *msg)
 {
-	upgrade_child_say(up_child.chan, 'E', msg);
+	upgrade_child_say(up_child.chan, UPGRADE_ERROR, msg);
 	fatalx("%s", msg);
 }
 
