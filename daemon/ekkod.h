@@ -154,10 +154,16 @@ void		 sig_worker_setup(void);
 
 /* ---- proc.c ---- */
 
+enum status_words {
+	STATUS_WORDS_LOG,	/* "exited with status 1", "killed by SIGHUP" */
+	STATUS_WORDS_STATS	/* "exit 1", "signal 9" */
+};
+
 int	 proc_daemonize(void);
 void	 proc_ready(int *);
 int	 proc_drop_privileges(const char *, const char *, char *, size_t);
 int	 proc_cpu_count(void);
+const char *proc_status_text(int, enum status_words, char *, size_t);
 
 /* ---- pidfile.c ---- */
 
@@ -468,7 +474,6 @@ void	 spawn_reap(struct master *);
 void	 spawn_backoff_tick(struct master *);
 int	 spawn_count(const struct master *, int, unsigned int);
 void	 spawn_tell(struct master *, int, enum chan_cmd);
-const char *spawn_status_text(int, char *, size_t);
 
 /* ---- worker.c ---- */
 

@@ -151,21 +151,6 @@ spawn_worker(struct master *m, int slot, struct config *cf, int gen)
 	return 0;
 }
 
-/* Describe a wait status: "exited with status 1", "killed by SIGKILL". */
-const char *
-spawn_status_text(int status, char *buf, size_t len)
-{
-	if (WIFEXITED(status))
-		snprintf(buf, len, "exited with status %d",
-		    WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "killed by %s%s", sig_name(WTERMSIG(status)),
-		    WCOREDUMP(status) ? " (core dumped)" : "");
-	else
-		snprintf(buf, len, "stopped (status %d)", status);
-	return buf;
-}
-
 /* Schedule the respawn of slot, after a delay if deaths come fast. */
 static void
 spawn_schedule(struct master *m, int slot, uint64_t lived_ms)
@@ -232,7 +217,7 @@ spawn_gone(struct master *m, int slot, int status)
 	int expected = w->state == WS_DRAINING || m->stopping != STOP_NONE ||
 	    w->gen != m->generation;
 
-	spawn_status_text(status, why, sizeof(why));
+	proc_status_text(status, STATUS_WORDS_LOG, why, sizeof(why));
 	if (expected)
 		log_debug("worker %d (slot %d, generation %d) %s", (int)w->pid,
 		    slot, w->gen, why);

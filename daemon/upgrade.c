@@ -375,7 +375,7 @@ upgrade_reaped(struct master *m, pid_t pid, int status)
 		upgrade_channel(m);
 	if (m->handed_over)
 		return 1;
-	spawn_status_text(status, st, sizeof(st));
+	proc_status_text(status, STATUS_WORDS_LOG, st, sizeof(st));
 	snprintf(why, sizeof(why), "the new master %s", st);
 	upgrade_fail(m, why);
 	return 1;
