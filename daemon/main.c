@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include "ekkod.h"
@@ -112,7 +111,7 @@ main_config(struct opts *o, int *defaults)
 		for (i = 0; i < errs.n; i++) {
 			fprintf(stderr, "%s\n", errs.msgs[i]);
 			if (!o->test)
-				syslog(LOG_ERR, "%s", errs.msgs[i]);
+				log_error("%s", errs.msgs[i]);
 			upgrade_child_say(up_child.chan, UPGRADE_ERROR,
 			    errs.msgs[i]);
 		}
