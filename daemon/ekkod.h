@@ -503,6 +503,18 @@ struct episode_log {
 
 #define WORKER_MAX_LISTEN	128
 
+/*
+ * The lists the connection layer keeps in its worker: per timer kind,
+ * the connections in the order they were stamped (conn.c), and the free
+ * buffer blocks (connbuf.c).
+ */
+struct conn_lists {
+	struct conn		*timer_head[NTIMERS];
+	struct conn		*timer_tail[NTIMERS];
+	void			*pool;		/* free buffer blocks */
+	int			 npool;
+};
+
 /* How a worker drains, as the master's command asked. */
 enum drain_mode {
 	DRAIN_NONE,		/* serving */
@@ -541,10 +553,7 @@ struct worker {
 	uint8_t			*scratch;
 	size_t			 scratch_size;
 	struct buf		 reply;
-	struct conn		*timers[NTIMERS];	/* list heads */
-	struct conn		*timer_tails[NTIMERS];
-	void			*pool;		/* free buffers */
-	int			 npool;
+	struct conn_lists	 lists;
 	size_t			 mem_held;	/* buffer bytes allocated */
 	uint64_t		 mem_full_ms;	/* last time at the share */
 	size_t			 mem_wait_free;	/* free when one last waited */
