@@ -56,9 +56,8 @@ spawn_count(const struct master *m, int gen, unsigned int states)
 void
 spawn_tell(struct master *m, int slot, enum chan_cmd cmd)
 {
-	char c = (char)cmd;
-
 	struct wproc *w = &m->w[slot];
+	char c = (char)cmd;
 
 	if (w->pid == 0 || w->chan == -1)
 		return;
