@@ -148,40 +148,40 @@ conn_timeout_ms(struct worker *w, int k)
 
 /* Take c off list k. */
 static void
-timer_del(struct worker *w, struct conn *c, int k)
+conn_timer_del(struct worker *w, struct conn *c, int k)
 {
 	if (!(c->flags & CONN_INTIMER(k)))
 		return;
 	if (c->prev[k])
 		c->prev[k]->next[k] = c->next[k];
 	else
-		w->timers[k] = c->next[k];
+		w->lists.timer_head[k] = c->next[k];
 	if (c->next[k])
 		c->next[k]->prev[k] = c->prev[k];
 	else
-		w->timer_tails[k] = c->prev[k];
+		w->lists.timer_tail[k] = c->prev[k];
 	c->flags &= ~CONN_INTIMER(k);
 }
 
 /* Put c at the tail of list k, stamped now. */
 static void
-timer_touch(struct worker *w, struct conn *c, int k)
+conn_timer_touch(struct worker *w, struct conn *c, int k)
 {
-	if (w->timer_tails[k] == c) {
+	if (w->lists.timer_tail[k] == c) {
 		c->since[k] = w->now;
 		return;
 	}
-	timer_del(w, c, k);
+	conn_timer_del(w, c, k);
 	if (conn_timeout_ms(w, k) == 0)
 		return;
 	c->since[k] = w->now;
 	c->next[k] = NULL;
-	c->prev[k] = w->timer_tails[k];
-	if (w->timer_tails[k])
-		w->timer_tails[k]->next[k] = c;
+	c->prev[k] = w->lists.timer_tail[k];
+	if (w->lists.timer_tail[k])
+		w->lists.timer_tail[k]->next[k] = c;
 	else
-		w->timers[k] = c;
-	w->timer_tails[k] = c;
+		w->lists.timer_head[k] = c;
+	w->lists.timer_tail[k] = c;
 	c->flags |= CONN_INTIMER(k);
 }
 
@@ -193,9 +193,9 @@ conn_next_timeout(struct worker *w)
 	int k;
 
 	for (k = 0; k < NTIMERS; k++) {
-		if (w->timers[k] == NULL)
+		if (w->lists.timer_head[k] == NULL)
 			continue;
-		due = w->timers[k]->since[k] + conn_timeout_ms(w, k);
+		due = w->lists.timer_head[k]->since[k] + conn_timeout_ms(w, k);
 		t = due > w->now ? due - w->now : 0;
 		if (t < best)
 			best = t;
@@ -215,7 +215,7 @@ conn_expire(struct worker *w)
 
 	for (k = 0; k < 3; k++) {
 		lim = conn_timeout_ms(w, k);
-		while ((c = w->timers[k]) != NULL &&
+		while ((c = w->lists.timer_head[k]) != NULL &&
 		    w->now - c->since[k] >= lim) {
 			sb_count(&w->slot->errors[(c->flags & CONN_PROXY) ?
 			    ERR_PROXY : k == TIMER_WRITE && conn_mem_full(w) ?
@@ -225,9 +225,9 @@ conn_expire(struct worker *w)
 	}
 	conn_mem_wake(w);
 	/* Large input buffers left empty: back to the allocator. */
-	while ((c = w->timers[TIMER_BUF]) != NULL &&
+	while ((c = w->lists.timer_head[TIMER_BUF]) != NULL &&
 	    w->now - c->since[TIMER_BUF] >= BUF_KEEP_MS) {
-		timer_del(w, c, TIMER_BUF);
+		conn_timer_del(w, c, TIMER_BUF);
 		if (c->in.len == 0)
 			connbuf_release(w, &c->in);
 	}
@@ -304,11 +304,11 @@ conn_open(struct worker *w, int fd, struct listener_conf *l, int admin,
 		c->flags = 0;
 		return;
 	}
-	timer_touch(w, c, TIMER_IDLE);
+	conn_timer_touch(w, c, TIMER_IDLE);
 	if (l->proxy != PROXY_OFF) {
 		/* the header is due within frame_timeout of the accept */
 		c->flags |= CONN_PROXY;
-		timer_touch(w, c, TIMER_FRAME);
+		conn_timer_touch(w, c, TIMER_FRAME);
 	}
 	w->nconns++;
 	sb_count(&w->slot->accepted, 1);
@@ -323,7 +323,7 @@ conn_close(struct worker *w, struct conn *c)
 	if (!(c->flags & CONN_OPEN))
 		return;
 	for (k = 0; k < NTIMERS; k++)
-		timer_del(w, c, k);
+		conn_timer_del(w, c, k);
 	close(c->fd);
 	conn_mem_unwait(w, c);
 	connbuf_release(w, &c->in);
@@ -362,7 +362,7 @@ conn_send(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
 			p += r;
 			n -= (size_t)r;
 		}
-		timer_touch(w, c, TIMER_WRITE);
+		conn_timer_touch(w, c, TIMER_WRITE);
 	}
 	if ((err = connbuf_reserve(w, &c->out, n, SIZE_MAX)) < 0) {
 		conn_nomem(w, c, err);
@@ -477,12 +477,12 @@ conn_input_buffered(struct worker *w, struct conn *c)
 	used = conn_process(w, c, buf_head(&c->in), c->in.len);
 	buf_consume(&c->in, used);
 	if (c->in.len > 0)
-		timer_del(w, c, TIMER_BUF);
+		conn_timer_del(w, c, TIMER_BUF);
 	else if (c->in.cap <= CONNBUF_BLOCK || w->memwait != NULL)
 		connbuf_release(w, &c->in);	/* others wait for memory */
 	else
 		/* Large frames come in runs: keep it, for a second. */
-		timer_touch(w, c, TIMER_BUF);
+		conn_timer_touch(w, c, TIMER_BUF);
 }
 
 /* Keep what the scratch buffer held beyond the complete frames. */
@@ -511,9 +511,9 @@ conn_after_input(struct worker *w, struct conn *c, int completed)
 	if (conn_output_full(w, c))
 		c->flags |= CONN_PAUSED;
 	if (c->in.len == 0 || (c->flags & CONN_PAUSED))
-		timer_del(w, c, TIMER_FRAME);
+		conn_timer_del(w, c, TIMER_FRAME);
 	else if (completed || !(c->flags & CONN_INTIMER(TIMER_FRAME)))
-		timer_touch(w, c, TIMER_FRAME);
+		conn_timer_touch(w, c, TIMER_FRAME);
 }
 
 /* The peer half-closed: no partial message will ever complete. */
@@ -521,7 +521,7 @@ static void
 conn_eof(struct worker *w, struct conn *c)
 {
 	c->flags |= CONN_EOF;
-	timer_del(w, c, TIMER_FRAME);
+	conn_timer_del(w, c, TIMER_FRAME);
 }
 
 /* ---- the PROXY header ---- */
@@ -594,7 +594,7 @@ conn_proxy_readable(struct worker *w, struct conn *c)
 		return;
 	}
 	sb_count(&w->slot->bytes_in, (uint64_t)n);
-	timer_touch(w, c, TIMER_IDLE);
+	conn_timer_touch(w, c, TIMER_IDLE);
 	if ((r = proxy_parse(c->l->proxy, p, len, &h)) == PROXY_INVALID) {
 		conn_proxy_fail(w, c, len >= PROXY_MAX ? "over 4 KiB" :
 		    "invalid");
@@ -606,7 +606,7 @@ conn_proxy_readable(struct worker *w, struct conn *c)
 		return;
 	}
 	c->flags &= ~CONN_PROXY;
-	timer_del(w, c, TIMER_FRAME);
+	conn_timer_del(w, c, TIMER_FRAME);
 	if (h.family != AF_UNSPEC)
 		memcpy(c->peer, h.addr, sizeof(c->peer));
 	if (worker_admit_client(w, c) == -1) {
@@ -668,7 +668,7 @@ conn_readable(struct worker *w, struct conn *c)
 		return;
 	}
 	sb_count(&w->slot->bytes_in, (uint64_t)n);
-	timer_touch(w, c, TIMER_IDLE);
+	conn_timer_touch(w, c, TIMER_IDLE);
 	if (scratch) {
 		used = conn_process(w, c, w->scratch, (size_t)n);
 		if (used < (size_t)n)
@@ -698,13 +698,13 @@ conn_writable(struct worker *w, struct conn *c)
 	}
 	sb_count(&w->slot->bytes_out, (uint64_t)r);
 	buf_consume(&c->out, (size_t)r);
-	timer_touch(w, c, TIMER_IDLE);
+	conn_timer_touch(w, c, TIMER_IDLE);
 	if (c->out.len > 0) {
-		timer_touch(w, c, TIMER_WRITE);
+		conn_timer_touch(w, c, TIMER_WRITE);
 		if (c->out.len >= (size_t)w->cf->limits.max_output / 2)
 			return;
 	} else {
-		timer_del(w, c, TIMER_WRITE);
+		conn_timer_del(w, c, TIMER_WRITE);
 		connbuf_release(w, &c->out);
 	}
 	if (c->flags & CONN_PAUSED) {

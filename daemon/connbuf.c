@@ -41,7 +41,7 @@ connbuf_free(const struct worker *w)
 {
 	size_t share = connbuf_share(w), pooled;
 
-	pooled = (size_t)w->npool * CONNBUF_BLOCK;
+	pooled = (size_t)w->lists.npool * CONNBUF_BLOCK;
 	if (w->mem_held - pooled >= share)
 		return 0;
 	return share - (w->mem_held - pooled);
@@ -53,9 +53,10 @@ connbuf_trim_pool(struct worker *w, size_t n)
 {
 	void *p;
 
-	while ((p = w->pool) != NULL && w->mem_held + n > connbuf_share(w)) {
-		w->pool = *(void **)p;
-		w->npool--;
+	while ((p = w->lists.pool) != NULL &&
+	    w->mem_held + n > connbuf_share(w)) {
+		w->lists.pool = *(void **)p;
+		w->lists.npool--;
 		free(p);
 		w->mem_held -= CONNBUF_BLOCK;
 	}
@@ -71,9 +72,9 @@ connbuf_alloc(struct worker *w, size_t n, size_t *cap)
 {
 	void *p;
 
-	if (n <= CONNBUF_BLOCK && (p = w->pool) != NULL) {
-		w->pool = *(void **)p;
-		w->npool--;
+	if (n <= CONNBUF_BLOCK && (p = w->lists.pool) != NULL) {
+		w->lists.pool = *(void **)p;
+		w->lists.npool--;
 		*cap = CONNBUF_BLOCK;
 		return p;
 	}
@@ -100,10 +101,10 @@ connbuf_release(struct worker *w, struct buf *b)
 		return;
 	if (keep > POOL_MAX)
 		keep = POOL_MAX;
-	if (b->cap == CONNBUF_BLOCK && (size_t)w->npool < keep) {
-		*(void **)b->data = w->pool;
-		w->pool = b->data;
-		w->npool++;
+	if (b->cap == CONNBUF_BLOCK && (size_t)w->lists.npool < keep) {
+		*(void **)b->data = w->lists.pool;
+		w->lists.pool = b->data;
+		w->lists.npool++;
 	} else {
 		free(b->data);
 		w->mem_held -= b->cap;
@@ -155,12 +156,12 @@ connbuf_release_pool(struct worker *w)
 {
 	void *p;
 
-	while ((p = w->pool) != NULL) {
-		w->pool = *(void **)p;
+	while ((p = w->lists.pool) != NULL) {
+		w->lists.pool = *(void **)p;
 		free(p);
 		w->mem_held -= CONNBUF_BLOCK;
 	}
-	w->npool = 0;
+	w->lists.npool = 0;
 }
 
 /*

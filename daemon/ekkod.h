@@ -118,6 +118,7 @@ void	 log_reconfigure(const char *, int, int);
 void	 log_set_foreground(int);
 void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_error(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_notice(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
@@ -154,10 +155,16 @@ void		 sig_worker_setup(void);
 
 /* ---- proc.c ---- */
 
+enum status_words {
+	STATUS_WORDS_LOG,	/* "exited with status 1", "killed by SIGHUP" */
+	STATUS_WORDS_STATS	/* "exit 1", "signal 9" */
+};
+
 int	 proc_daemonize(void);
 void	 proc_ready(int *);
 int	 proc_drop_privileges(const char *, const char *, char *, size_t);
 int	 proc_cpu_count(void);
+const char *proc_status_text(int, enum status_words, char *, size_t);
 
 /* ---- pidfile.c ---- */
 
@@ -315,17 +322,50 @@ void	 sdnotify_init(void);
 int	 sdnotify(const char *, ...) __attribute__((format(printf, 1, 2)));
 uint64_t sdnotify_watchdog_ms(void);
 
+/* ---- the master-worker channel (master.c, spawn.c, worker.c) ---- */
+
+/*
+ * One byte a message on the socket pair between the master and each
+ * worker (nginx's NGX_CMD_*).  The values are the bytes on the wire.
+ */
+enum chan_cmd {
+	CHAN_READY = 'R',	/* worker: serving, every listener watched */
+	CHAN_DRAIN = 'D',	/* reload, upgrade: stop accepting, finish */
+	CHAN_QUIT = 'Q',	/* graceful stop, one worker fewer: also close
+				 * idle connections now */
+	CHAN_STOP = 'T'		/* fast stop: exit now */
+};
+
 /* ---- master.c ---- */
 
-/* The master's view of one worker; the index is its scoreboard slot. */
+/* How the master is stopping; it serves on while STOP_NONE. */
+enum stop_mode {
+	STOP_NONE,
+	STOP_FAST,		/* TERM, INT: workers exit now */
+	STOP_GRACEFUL,		/* QUIT: workers drain, then exit */
+	STOP_UPGRADE		/* a new master serves: ours drain */
+};
+
+/* Masks of enum worker_state, for spawn_count(). */
+#define WS_BIT(s)	(1U << (s))
+#define WS_ALIVE	(WS_BIT(WS_STARTING) | WS_BIT(WS_SERVING) | \
+			    WS_BIT(WS_DRAINING))
+#define WS_UP		(WS_BIT(WS_STARTING) | WS_BIT(WS_SERVING))
+#define GEN_ANY		(-1)
+
+/*
+ * The master's view of one worker; the index is its scoreboard slot.
+ * STARTING until it says CHAN_READY, then SERVING; DRAINING once told
+ * to stop (never respawned); FREE when gone, or BACKOFF when it is to
+ * be respawned later.  The worker writes its own view to the
+ * scoreboard; the master trusts only this one.
+ */
 struct wproc {
-	pid_t		 pid;
+	pid_t		 pid;		/* 0 unless alive (WS_ALIVE) */
 	int		 gen;
 	int		 chan;
-	int		 ready;
-	int		 draining;	/* told to stop: never respawned */
-	int		 hung;
-	int		 backoff;	/* waiting to be respawned */
+	enum worker_state state;
+	int		 hung;		/* sent SIGABRT: no heartbeat */
 	uint64_t	 started_ms;
 	uint64_t	 kill_ms;	/* SIGKILL when reached, 0 = never */
 	uint64_t	 respawn_ms;
@@ -380,7 +420,7 @@ struct master {
 	struct wproc		 w[SB_SLOTS];
 	int			 sigfd;
 	struct ev		 ev;
-	int			 stopping;	/* 0, 'T' or 'Q' */
+	enum stop_mode		 stopping;
 	uint64_t		 stop_deadline;
 	int			 fast_deaths;
 	int			 throttled;
@@ -407,9 +447,20 @@ void	 master_handover(struct master *);
 
 /* ---- upgrade.c ---- */
 
+/*
+ * What the old and the new master say on the upgrade pair: a line
+ * "E message" or "R version" from the new one, the byte "G" back.  The
+ * two may be different builds, so these bytes never change.
+ */
+enum upgrade_msg {
+	UPGRADE_ERROR = 'E',	/* new -> old: an error; it exits */
+	UPGRADE_READY = 'R',	/* new -> old: every new worker is ready */
+	UPGRADE_SERVE = 'G'	/* old -> new: switched, serve as the master */
+};
+
 void	 upgrade_init(int, char **);
 int	 upgrade_child_info(struct upgrade_child *);
-void	 upgrade_child_say(int, char, const char *);
+void	 upgrade_child_say(int, enum upgrade_msg, const char *);
 void	 upgrade_start(struct master *);
 void	 upgrade_channel(struct master *);
 int	 upgrade_reaped(struct master *, pid_t, int);
@@ -422,9 +473,8 @@ int	 spawn_worker(struct master *, int, struct config *, int);
 int	 spawn_free_slot(const struct master *);
 void	 spawn_reap(struct master *);
 void	 spawn_backoff_tick(struct master *);
-int	 spawn_alive(const struct master *, int);
-void	 spawn_tell(struct master *, int, char);
-const char *spawn_status_text(int, char *, size_t);
+int	 spawn_count(const struct master *, int, unsigned int);
+void	 spawn_tell(struct master *, int, enum chan_cmd);
 
 /* ---- worker.c ---- */
 
@@ -453,6 +503,27 @@ struct episode_log {
 
 #define WORKER_MAX_LISTEN	128
 
+/*
+ * The lists the connection layer keeps in its worker: per timer kind,
+ * the connections in the order they were stamped (conn.c), and the free
+ * buffer blocks (connbuf.c).
+ */
+struct conn_lists {
+	struct conn		*timer_head[NTIMERS];
+	struct conn		*timer_tail[NTIMERS];
+	void			*pool;		/* free buffer blocks */
+	int			 npool;
+};
+
+/* How a worker drains, as the master's command asked. */
+enum drain_mode {
+	DRAIN_NONE,		/* serving */
+	DRAIN_FINISH,		/* CHAN_DRAIN: connections finish; idle
+				 * ones close at shutdown_timeout */
+	DRAIN_QUIT		/* CHAN_QUIT: idle ones close now, the rest
+				 * at shutdown_timeout */
+};
+
 struct worker {
 	struct config		*cf;
 	struct sb_slot		*slot;
@@ -475,17 +546,14 @@ struct worker {
 	uint32_t		 listen_events;
 	int			 accept_paused;	/* EMFILE and the like */
 	uint64_t		 accept_resume_ms;
-	int			 draining;	/* 0, 'D' or 'Q' */
+	enum drain_mode		 draining;
 	uint64_t		 drain_deadline;
 	int			 closing_idle;
 	int			 quit;
 	uint8_t			*scratch;
 	size_t			 scratch_size;
 	struct buf		 reply;
-	struct conn		*timers[NTIMERS];	/* list heads */
-	struct conn		*timer_tails[NTIMERS];
-	void			*pool;		/* free buffers */
-	int			 npool;
+	struct conn_lists	 lists;
 	size_t			 mem_held;	/* buffer bytes allocated */
 	uint64_t		 mem_full_ms;	/* last time at the share */
 	size_t			 mem_wait_free;	/* free when one last waited */

@@ -245,6 +245,21 @@ log_warnx(const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * An error that ends start-up, one of several listed before the exit
+ * (fatalx is for one).  Before log_init it reaches syslog alone: the
+ * caller has printed it on stderr itself.
+ */
+void
+log_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_ERR, fmt, ap);
+	va_end(ap);
+}
+
 void
 log_notice(const char *fmt, ...)
 {

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include "ekkod.h"
@@ -112,8 +111,9 @@ main_config(struct opts *o, int *defaults)
 		for (i = 0; i < errs.n; i++) {
 			fprintf(stderr, "%s\n", errs.msgs[i]);
 			if (!o->test)
-				syslog(LOG_ERR, "%s", errs.msgs[i]);
-			upgrade_child_say(up_child.chan, 'E', errs.msgs[i]);
+				log_error("%s", errs.msgs[i]);
+			upgrade_child_say(up_child.chan, UPGRADE_ERROR,
+			    errs.msgs[i]);
 		}
 		config_errors_free(&errs);
 	}
@@ -124,7 +124,7 @@ main_config(struct opts *o, int *defaults)
 static void __attribute__((noreturn))
 main_fail(const char *msg)
 {
-	upgrade_child_say(up_child.chan, 'E', msg);
+	upgrade_child_say(up_child.chan, UPGRADE_ERROR, msg);
 	fatalx("%s", msg);
 }
 

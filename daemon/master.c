@@ -88,12 +88,10 @@ master_sd_status(struct master *m)
 static void
 master_fill(struct master *m)
 {
-	int i, have = 0, slot;
+	int have, slot;
 
-	for (i = 0; i < SB_SLOTS; i++)
-		if ((m->w[i].pid != 0 || m->w[i].backoff) &&
-		    m->w[i].gen == m->generation && !m->w[i].draining)
-			have++;
+	/* those told to drain are leaving; those in back-off will be back */
+	have = spawn_count(m, m->generation, WS_UP | WS_BIT(WS_BACKOFF));
 	for (; have < m->target; have++) {
 		if ((slot = spawn_free_slot(m)) == -1 ||
 		    spawn_worker(m, slot, m->cf, m->generation) == -1)
@@ -137,7 +135,7 @@ master_rollback(struct master *m, const char *why)
 
 	for (i = 0; i < SB_SLOTS; i++)
 		if (m->w[i].pid != 0 && m->w[i].gen == gen) {
-			m->w[i].draining = 1;
+			m->w[i].state = WS_DRAINING;
 			kill(m->w[i].pid, SIGKILL);
 		}
 	listen_close_unused(&m->next_ls, &m->ls);
@@ -157,13 +155,13 @@ master_commit(struct master *m)
 	int i, gen = m->generation + 1;
 
 	for (i = 0; i < SB_SLOTS; i++) {
-		if (m->w[i].backoff && m->w[i].gen != gen) {
-			m->w[i].backoff = 0;
+		if (m->w[i].state == WS_BACKOFF && m->w[i].gen != gen) {
+			m->w[i].state = WS_FREE;
 			atomic_store(&sb->slot[i].state, WS_FREE);
 		}
 		if (m->w[i].pid == 0 || m->w[i].gen == gen)
 			continue;
-		spawn_tell(m, i, 'D');
+		spawn_tell(m, i, CHAN_DRAIN);
 		m->w[i].kill_ms = m->now + (uint64_t)
 		    m->next_cf->shutdown_timeout * 1000 + DRAIN_GRACE_MS;
 	}
@@ -223,8 +221,8 @@ master_reload(struct master *m)
 		    "the new master once it serves");
 		return;
 	}
-	if (m->next_cf != NULL || m->stopping) {
-		m->reload_pending = !m->stopping;
+	if (m->next_cf != NULL || m->stopping != STOP_NONE) {
+		m->reload_pending = m->stopping == STOP_NONE;
 		m->pending_for = m->requester;
 		return;
 	}
@@ -261,21 +259,18 @@ master_reload(struct master *m)
 static void
 master_reload_tick(struct master *m)
 {
-	int i, gen = m->generation + 1, ready = 0, alive = 0;
+	int gen = m->generation + 1, ready, alive;
 
 	if (m->next_cf == NULL) {
-		if (m->reload_pending && !m->stopping) {
+		if (m->reload_pending && m->stopping == STOP_NONE) {
 			m->reload_pending = 0;
 			m->requester = m->pending_for;
 			master_reload(m);
 		}
 		return;
 	}
-	for (i = 0; i < SB_SLOTS; i++)
-		if (m->w[i].pid != 0 && m->w[i].gen == gen) {
-			alive++;
-			ready += m->w[i].ready;
-		}
+	alive = spawn_count(m, gen, WS_ALIVE);
+	ready = spawn_count(m, gen, WS_BIT(WS_SERVING));
 	if (ready == m->next_cf->workers)
 		master_commit(m);
 	else if (alive < m->next_cf->workers)
@@ -287,15 +282,33 @@ master_reload_tick(struct master *m)
 
 /* ---- stopping ---- */
 
-/* TERM/INT (fast) or QUIT (graceful): stop accepting, then stop. */
+/*
+ * Tell every worker cmd, to be gone by the stop deadline; the slots
+ * waiting in back-off are not respawned any more.
+ */
 static void
-master_stop(struct master *m, int how)
+master_tell_all(struct master *m, enum chan_cmd cmd)
 {
 	int i;
 
-	if (m->stopping == 'T' || (m->stopping == how))
+	for (i = 0; i < SB_SLOTS; i++) {
+		if (m->w[i].state == WS_BACKOFF)
+			m->w[i].state = WS_FREE;
+		if (m->w[i].pid != 0) {
+			spawn_tell(m, i, cmd);
+			m->w[i].kill_ms = m->stop_deadline;
+		}
+	}
+}
+
+/* TERM/INT (fast) or QUIT (graceful): stop accepting, then stop. */
+static void
+master_stop(struct master *m, enum stop_mode how)
+{
+	if (m->stopping == STOP_FAST || m->stopping == how)
 		return;
-	log_info("%s stop requested", how == 'T' ? "fast" : "graceful");
+	log_info("%s stop requested", how == STOP_FAST ? "fast" :
+	    "graceful");
 	if (!m->handed_over)
 		sdnotify("STOPPING=1");
 	if (m->next_cf != NULL)
@@ -303,15 +316,9 @@ master_stop(struct master *m, int how)
 	upgrade_abort(m, "stop requested");
 	m->stopping = how;
 	listen_close_all(&m->ls);
-	m->stop_deadline = m->now + (how == 'T' ? STOP_GRACE_MS :
+	m->stop_deadline = m->now + (how == STOP_FAST ? STOP_GRACE_MS :
 	    (uint64_t)m->cf->shutdown_timeout * 1000 + DRAIN_GRACE_MS);
-	for (i = 0; i < SB_SLOTS; i++) {
-		m->w[i].backoff = 0;
-		if (m->w[i].pid != 0) {
-			spawn_tell(m, i, how);
-			m->w[i].kill_ms = m->stop_deadline;
-		}
-	}
+	master_tell_all(m, how == STOP_FAST ? CHAN_STOP : CHAN_QUIT);
 }
 
 /*
@@ -322,19 +329,11 @@ master_stop(struct master *m, int how)
 void
 master_handover(struct master *m)
 {
-	int i;
-
-	m->stopping = 'U';
+	m->stopping = STOP_UPGRADE;
 	listen_close_all(&m->ls);
 	m->stop_deadline = m->now + (uint64_t)m->cf->shutdown_timeout * 1000 +
 	    DRAIN_GRACE_MS;
-	for (i = 0; i < SB_SLOTS; i++) {
-		m->w[i].backoff = 0;
-		if (m->w[i].pid != 0) {
-			spawn_tell(m, i, 'D');
-			m->w[i].kill_ms = m->stop_deadline;
-		}
-	}
+	master_tell_all(m, CHAN_DRAIN);
 }
 
 /*
@@ -350,7 +349,7 @@ master_parent(struct master *m)
 
 	n = read(m->parent_chan, &c, 1);
 	if ((n == -1 && (errno == EAGAIN || errno == EINTR)) ||
-	    (n == 1 && c != 'G'))
+	    (n == 1 && c != UPGRADE_SERVE))
 		return;
 	ev_del(&m->ev, m->parent_chan);
 	close(m->parent_chan);
@@ -380,7 +379,7 @@ master_first_ready(struct master *m)
 	log_info("ready: %d workers serving", m->target);
 	if (m->parent_chan != -1) {
 		/* the old master switches over, then answers "G" */
-		upgrade_child_say(m->parent_chan, 'R', EKKO_VERSION);
+		upgrade_child_say(m->parent_chan, UPGRADE_READY, EKKO_VERSION);
 		return;
 	}
 	sdnotify("READY=1\nMAINPID=%d", (int)getpid());
@@ -430,7 +429,7 @@ master_resize(struct master *m, int delta)
 {
 	int i;
 
-	if (m->stopping || (delta < 0 && m->target <= 1) ||
+	if (m->stopping != STOP_NONE || (delta < 0 && m->target <= 1) ||
 	    (delta > 0 && m->target >= MAX_WORKERS))
 		return;
 	m->target += delta;
@@ -440,9 +439,9 @@ master_resize(struct master *m, int delta)
 		return;
 	}
 	for (i = SB_SLOTS - 1; i >= 0; i--)
-		if (m->w[i].pid != 0 && m->w[i].gen == m->generation &&
-		    !m->w[i].draining) {
-			spawn_tell(m, i, 'Q');
+		if ((WS_UP & WS_BIT(m->w[i].state)) &&
+		    m->w[i].gen == m->generation) {
+			spawn_tell(m, i, CHAN_QUIT);
 			m->w[i].kill_ms = m->now + (uint64_t)
 			    m->cf->shutdown_timeout * 1000 + DRAIN_GRACE_MS;
 			break;
@@ -486,10 +485,10 @@ master_signals(struct master *m)
 			master_reload(m);
 			break;
 		case SIG_ACT_STOP:
-			master_stop(m, 'T');
+			master_stop(m, STOP_FAST);
 			break;
 		case SIG_ACT_QUIT:
-			master_stop(m, 'Q');
+			master_stop(m, STOP_GRACEFUL);
 			break;
 		case SIG_ACT_STATS:
 			master_log_stats();
@@ -512,7 +511,7 @@ master_signals(struct master *m)
 	}
 }
 
-/* A worker wrote on its channel: 'R' means ready. */
+/* A worker wrote on its channel: CHAN_READY is all it says. */
 static void
 master_channel(struct master *m, struct wproc *w)
 {
@@ -525,22 +524,18 @@ master_channel(struct master *m, struct wproc *w)
 		ev_del(&m->ev, w->chan);
 		return;
 	}
+	/* one told to drain before it was ready stays draining */
 	for (i = 0; i < n; i++)
-		if (buf[i] == 'R')
-			w->ready = 1;
+		if (buf[i] == CHAN_READY && w->state == WS_STARTING)
+			w->state = WS_SERVING;
 }
 
 /* Has every worker of the serving generation said it is ready? */
 static int
 master_all_ready(const struct master *m)
 {
-	int i, n = 0;
-
-	for (i = 0; i < SB_SLOTS; i++)
-		if (m->w[i].pid != 0 && m->w[i].gen == m->generation &&
-		    m->w[i].ready)
-			n++;
-	return n >= m->target;
+	return spawn_count(m, m->generation, WS_BIT(WS_SERVING)) >=
+	    m->target;
 }
 
 /* The timed parts of supervision. */
@@ -552,7 +547,7 @@ master_tick(struct master *m)
 	spawn_reap(m);
 	master_watchdog(m);
 	upgrade_tick(m);
-	if (!m->stopping) {
+	if (m->stopping == STOP_NONE) {
 		spawn_backoff_tick(m);
 		master_reload_tick(m);
 		if (m->next_cf == NULL)
@@ -595,7 +590,8 @@ master_loop(struct master *m)
 				master_channel(m, p);
 		}
 		master_tick(m);
-		if (m->stopping && spawn_alive(m, -1) == 0)
+		if (m->stopping != STOP_NONE &&
+		    spawn_count(m, GEN_ANY, WS_ALIVE) == 0)
 			break;
 	}
 }

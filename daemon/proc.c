@@ -1,7 +1,8 @@
 /*
- * proc.c -- becoming a daemon: detach, privileges.
+ * proc.c -- becoming a daemon: detach, privileges; how a process ended.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -122,4 +123,31 @@ proc_cpu_count(void)
 		return n;
 	n = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	return n > 0 ? n : 1;
+}
+
+/*
+ * A wait status in words, one decoding for both places that show one:
+ * the log's ("exited with status 1", "killed by SIGKILL (core dumped)")
+ * and STATS's last_exit ("exit 1", "signal 9").  -1 is "none".
+ */
+const char *
+proc_status_text(int status, enum status_words words, char *buf,
+    size_t len)
+{
+	int log = words == STATUS_WORDS_LOG;
+
+	if (status == -1)
+		snprintf(buf, len, "none");
+	else if (WIFEXITED(status))
+		snprintf(buf, len, log ? "exited with status %d" : "exit %d",
+		    WEXITSTATUS(status));
+	else if (WIFSIGNALED(status) && log)
+		snprintf(buf, len, "killed by %s%s", sig_name(WTERMSIG(status)),
+		    WCOREDUMP(status) ? " (core dumped)" : "");
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, len, log ? "stopped (status %d)" : "status %d",
+		    status);
+	return buf;
 }

@@ -9,7 +9,6 @@
  */
 #include <sys/mman.h>
 #include <sys/random.h>
-#include <sys/wait.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -203,21 +202,6 @@ sb_line(char *buf, size_t len, size_t off, const char *fmt, ...)
 	return off + (size_t)n >= len ? len : off + (size_t)n;
 }
 
-/* "none", "exit 0", "signal 9" for a wait status. */
-static const char *
-sb_exit_text(int status, char *buf, size_t len)
-{
-	if (status == -1)
-		snprintf(buf, len, "none");
-	else if (WIFEXITED(status))
-		snprintf(buf, len, "exit %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "signal %d", WTERMSIG(status));
-	else
-		snprintf(buf, len, "status %d", status);
-	return buf;
-}
-
 /* The per-worker lines of STATS. */
 static size_t
 sb_format_slot(char *buf, size_t len, size_t off, int i, uint64_t now)
@@ -241,7 +225,8 @@ sb_format_slot(char *buf, size_t len, size_t off, int i, uint64_t now)
 	    i, (unsigned long long)LOAD(s->bytes_in),
 	    i, (unsigned long long)LOAD(s->bytes_out),
 	    i, hb && now > hb ? (double)(now - hb) / 1000 : 0.0,
-	    i, s->respawns, i, sb_exit_text(s->last_exit, ex, sizeof(ex)));
+	    i, s->respawns, i, proc_status_text(s->last_exit,
+	    STATUS_WORDS_STATS, ex, sizeof(ex)));
 	return off;
 }
 

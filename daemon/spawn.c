@@ -31,37 +31,42 @@ spawn_free_slot(const struct master *m)
 	int i;
 
 	for (i = 0; i < SB_SLOTS; i++)
-		if (m->w[i].pid == 0 && !m->w[i].backoff)
+		if (m->w[i].state == WS_FREE)
 			return i;
 	return -1;
 }
 
-/* Workers alive of generation gen (-1: of any). */
+/*
+ * Workers of generation gen (GEN_ANY: of any) in one of the states of
+ * the mask (WS_BIT(WS_SERVING), WS_ALIVE, ...).
+ */
 int
-spawn_alive(const struct master *m, int gen)
+spawn_count(const struct master *m, int gen, unsigned int states)
 {
 	int i, n = 0;
 
 	for (i = 0; i < SB_SLOTS; i++)
-		if (m->w[i].pid != 0 && (gen == -1 || m->w[i].gen == gen))
+		if ((states & WS_BIT(m->w[i].state)) &&
+		    (gen == GEN_ANY || m->w[i].gen == gen))
 			n++;
 	return n;
 }
 
 /* Send a one-byte command down a worker's channel. */
 void
-spawn_tell(struct master *m, int slot, char cmd)
+spawn_tell(struct master *m, int slot, enum chan_cmd cmd)
 {
 	struct wproc *w = &m->w[slot];
+	char c = (char)cmd;
 
 	if (w->pid == 0 || w->chan == -1)
 		return;
 	/* EPIPE: it is already gone (a TERM to the whole process group);
 	 * SIGCHLD will tell. */
-	if (write(w->chan, &cmd, 1) != 1 && errno != EPIPE)
+	if (write(w->chan, &c, 1) != 1 && errno != EPIPE)
 		log_warn("worker %d (slot %d): channel", (int)w->pid, slot);
-	if (cmd == 'D' || cmd == 'Q')
-		w->draining = 1;
+	if (cmd == CHAN_DRAIN || cmd == CHAN_QUIT)
+		w->state = WS_DRAINING;
 }
 
 /* In the child: close what belongs to the master or other workers. */
@@ -135,29 +140,14 @@ spawn_worker(struct master *m, int slot, struct config *cf, int gen)
 	}
 	close(sv[1]);
 	*w = (struct wproc){ .pid = pid, .gen = gen, .chan = sv[0],
-	    .started_ms = m->now };
+	    .state = WS_STARTING, .started_ms = m->now };
 	atomic_store(&s->pid, pid);
 	if (ev_add(&m->ev, sv[0], EPOLLIN, w) == -1)
 		log_warn("epoll_ctl worker channel");
-	atomic_store(&sb->workers_running, spawn_alive(m, -1));
+	atomic_store(&sb->workers_running, spawn_count(m, GEN_ANY, WS_ALIVE));
 	log_debug("worker %d started (slot %d, generation %d)", (int)pid,
 	    slot, gen);
 	return 0;
-}
-
-/* Describe a wait status: "exited with status 1", "killed by SIGKILL". */
-const char *
-spawn_status_text(int status, char *buf, size_t len)
-{
-	if (WIFEXITED(status))
-		snprintf(buf, len, "exited with status %d",
-		    WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "killed by %s%s", sig_name(WTERMSIG(status)),
-		    WCOREDUMP(status) ? " (core dumped)" : "");
-	else
-		snprintf(buf, len, "stopped (status %d)", status);
-	return buf;
 }
 
 /* Schedule the respawn of slot, after a delay if deaths come fast. */
@@ -190,7 +180,7 @@ spawn_schedule(struct master *m, int slot, uint64_t lived_ms)
 			    BACKOFF_CAP_MS / 1000);
 		m->throttled = 1;
 	}
-	w->backoff = 1;
+	w->state = WS_BACKOFF;
 	w->respawn_ms = m->now + delay;
 	atomic_store(&sb->slot[slot].state, WS_BACKOFF);
 }
@@ -204,15 +194,14 @@ spawn_backoff_tick(struct master *m)
 	for (i = 0; i < SB_SLOTS; i++) {
 		struct wproc *w = &m->w[i];
 
-		if (!w->backoff || m->now < w->respawn_ms || m->stopping)
+		if (w->state != WS_BACKOFF || m->now < w->respawn_ms ||
+		    m->stopping != STOP_NONE)
 			continue;
-		w->backoff = 0;
 		if (spawn_worker(m, i, m->cf, m->generation) == 0) {
 			sb->slot[i].respawns++;
 			atomic_fetch_add(&sb->respawns, 1);
 		} else {
 			/* fork failed (EAGAIN): try again in a second */
-			w->backoff = 1;
 			w->respawn_ms = m->now + 1000;
 		}
 	}
@@ -224,9 +213,10 @@ spawn_gone(struct master *m, int slot, int status)
 {
 	struct wproc *w = &m->w[slot];
 	char why[64];
-	int expected = w->draining || m->stopping || w->gen != m->generation;
+	int expected = w->state == WS_DRAINING || m->stopping != STOP_NONE ||
+	    w->gen != m->generation;
 
-	spawn_status_text(status, why, sizeof(why));
+	proc_status_text(status, STATUS_WORDS_LOG, why, sizeof(why));
 	if (expected)
 		log_debug("worker %d (slot %d, generation %d) %s", (int)w->pid,
 		    slot, w->gen, why);
@@ -241,11 +231,12 @@ spawn_gone(struct master *m, int slot, int status)
 	sb->slot[slot].last_exit = status;
 	atomic_store(&sb->slot[slot].pid, 0);
 	atomic_store(&sb->slot[slot].state, WS_FREE);
+	w->pid = 0;
+	w->state = WS_FREE;
 	if (!expected)
 		spawn_schedule(m, slot, m->now - w->started_ms);
-	w->pid = 0;
 	w->hung = 0;
-	atomic_store(&sb->workers_running, spawn_alive(m, -1));
+	atomic_store(&sb->workers_running, spawn_count(m, GEN_ANY, WS_ALIVE));
 }
 
 /* Reap every exited child (SIGCHLD). */

@@ -102,14 +102,14 @@ upgrade_child_info(struct upgrade_child *u)
 
 /* Tell the old master: an error line, or "R version" when ready. */
 void
-upgrade_child_say(int chan, char kind, const char *text)
+upgrade_child_say(int chan, enum upgrade_msg kind, const char *text)
 {
 	char line[600];
 	int n;
 
 	if (chan == -1)
 		return;
-	n = snprintf(line, sizeof(line), "%c %s\n", kind, text);
+	n = snprintf(line, sizeof(line), "%c %s\n", (char)kind, text);
 	if (n > 0 && write(chan, line, (size_t)n < sizeof(line) ?
 	    (size_t)n : sizeof(line) - 1) == -1)
 		log_debug("upgrade: telling the old master: %s",
@@ -162,7 +162,7 @@ upgrade_exec(struct master *m, int chan)
 	execv(start_path, start_argv);
 	snprintf(env, sizeof(env), "cannot execute %.80s: %s", start_path,
 	    strerror(errno));
-	upgrade_child_say(fd + n + 2, 'E', env);
+	upgrade_child_say(fd + n + 2, UPGRADE_ERROR, env);
 	_exit(127);
 }
 
@@ -193,7 +193,7 @@ upgrade_start(struct master *m)
 	pid_t pid;
 
 	const char *busy = m->up.pid != 0 ? "an upgrade is already in "
-	    "progress" : m->stopping ? "the master is stopping" :
+	    "progress" : m->stopping != STOP_NONE ? "the master is stopping" :
 	    m->next_cf != NULL ? "a reload is in progress" : NULL;
 
 	if (busy != NULL) {
@@ -276,7 +276,7 @@ upgrade_fail(struct master *m, const char *why)
 static void
 upgrade_switch(struct master *m, const char *version)
 {
-	char extra[128];
+	char extra[128], serve = UPGRADE_SERVE;
 
 	if (m->pidfd != -1 && pidfile_write(m->pidfd, m->up.pid) == -1)
 		log_warn("upgrade: writing the pidfile");
@@ -293,7 +293,7 @@ upgrade_switch(struct master *m, const char *version)
 	    (int)m->up.pid, (int)m->up.pid, version);
 	m->handed_over = 1;
 	master_handover(m);
-	if (write(m->up.chan, "G", 1) != 1)
+	if (write(m->up.chan, &serve, 1) != 1)
 		log_warn("upgrade: telling the new master");
 	log_info("upgrade: pid %d (version %s) serves; pid %d drains and "
 	    "exits", (int)m->up.pid, version, (int)getpid());
@@ -341,9 +341,10 @@ upgrade_channel(struct master *m)
 	for (line = m->up.in; (nl = strchr(line, '\n')) != NULL;
 	    line = nl + 1) {
 		*nl = '\0';
-		if (line[0] == 'E' && line[1] == ' ')
+		if (line[0] == UPGRADE_ERROR && line[1] == ' ')
 			upgrade_keep_msg(m, line + 2);
-		else if (line[0] == 'R' && line[1] == ' ' && !m->up.failed) {
+		else if (line[0] == UPGRADE_READY && line[1] == ' ' &&
+		    !m->up.failed) {
 			upgrade_switch(m, line + 2);
 			return;
 		}
@@ -374,7 +375,7 @@ upgrade_reaped(struct master *m, pid_t pid, int status)
 		upgrade_channel(m);
 	if (m->handed_over)
 		return 1;
-	spawn_status_text(status, st, sizeof(st));
+	proc_status_text(status, STATUS_WORDS_LOG, st, sizeof(st));
 	snprintf(why, sizeof(why), "the new master %s", st);
 	upgrade_fail(m, why);
 	return 1;

@@ -3,9 +3,9 @@
  *
  * Each worker runs one epoll loop over the listeners it shares with its
  * siblings, its own connections, and its channel to the master.  The
- * master speaks over the channel ('D' drain for a reload, 'Q' graceful
- * stop, 'T' stop now); the channel closing means the master is gone, and
- * the worker goes too.
+ * master speaks over the channel (CHAN_DRAIN for a reload, CHAN_QUIT
+ * graceful stop, CHAN_STOP stop now); the channel closing means the
+ * master is gone, and the worker goes too.
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -458,11 +458,11 @@ worker_accept(struct worker *w, struct wlisten *wl)
  * by the close.
  */
 static void
-worker_drain(struct worker *w, int how)
+worker_drain(struct worker *w, enum drain_mode how)
 {
 	int i;
 
-	if (w->draining == 0) {
+	if (w->draining == DRAIN_NONE) {
 		w->draining = how;
 		worker_listen_off(w);
 		for (i = 0; i < w->nlst; i++) {
@@ -476,7 +476,7 @@ worker_drain(struct worker *w, int how)
 		atomic_store(&w->slot->state, WS_DRAINING);
 	}
 	w->draining = how;
-	if (how == 'Q') {
+	if (how == DRAIN_QUIT) {
 		w->closing_idle = 1;
 		conn_drain_idle(w);
 	}
@@ -498,10 +498,12 @@ worker_channel(struct worker *w)
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		if (cmd[i] == 'T')
+		if (cmd[i] == CHAN_STOP)
 			w->quit = 1;
-		else if (cmd[i] == 'D' || cmd[i] == 'Q')
-			worker_drain(w, cmd[i]);
+		else if (cmd[i] == CHAN_DRAIN)
+			worker_drain(w, DRAIN_FINISH);
+		else if (cmd[i] == CHAN_QUIT)
+			worker_drain(w, DRAIN_QUIT);
 	}
 }
 
@@ -535,7 +537,7 @@ worker_tick(struct worker *w)
 	if (!w->closing_idle) {
 		w->closing_idle = 1;
 		conn_drain_idle(w);
-	} else if (w->draining == 'Q') {
+	} else if (w->draining == DRAIN_QUIT) {
 		for (fd = 0; fd < w->maxfd; fd++)
 			conn_close(w, &w->conns[fd]);
 	}
@@ -642,6 +644,7 @@ void
 worker_main(struct config *cf, int slotno, int chan)
 {
 	struct worker w;
+	char ready = CHAN_READY;
 
 	sig_worker_setup();
 	worker_init(&w, cf, slotno, chan);
@@ -649,7 +652,7 @@ worker_main(struct config *cf, int slotno, int chan)
 	worker_listen_on(&w);
 	atomic_store(&w.slot->state, WS_SERVING);
 	/* Tell the master we are ready: a reload waits for this. */
-	if (write(chan, "R", 1) != 1)
+	if (write(chan, &ready, 1) != 1)
 		w.quit = 1;
 	worker_loop(&w);
 	worker_exit(&w);

@@ -102,7 +102,7 @@ test_line_growth(void)
 		room = buf_room(&b) < chunk ? buf_room(&b) : chunk;
 		memset(buf_tail(&b), 'x', room);
 		b.len += room;
-		if (w.mem_held != b.cap + (size_t)w.npool * CONNBUF_BLOCK)
+		if (w.mem_held != b.cap + (size_t)w.lists.npool * CONNBUF_BLOCK)
 			bad = 1;
 	}
 	TAP_OK(!bad, "every reservation fits and is counted");
@@ -139,8 +139,9 @@ test_share(void)
 	TAP_OK(connbuf_free(&w) == 0, "nothing free");
 	for (i = 0; i < got; i++)
 		connbuf_release(&w, &b[i]);
-	TAP_OK(w.npool <= 512 * 1024 / 8 / CONNBUF_BLOCK,
-	    "the pool keeps at most an eighth of the share (%d)", w.npool);
+	TAP_OK(w.lists.npool <= 512 * 1024 / 8 / CONNBUF_BLOCK,
+	    "the pool keeps at most an eighth of the share (%d)",
+	    w.lists.npool);
 	TAP_OK(connbuf_free(&w) == 512 * 1024, "all free again (pool too)");
 	TAP_OK(connbuf_reserve(&w, &b[0], 400 * 1024, 400 * 1024) == 0,
 	    "a large block fits once the pool is trimmed");
