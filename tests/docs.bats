@@ -18,7 +18,8 @@ STATS_GLOBAL="uptime pid generation workers_configured workers_running
     bytes_out errors_frame_too_large errors_timeout_idle
     errors_timeout_frame errors_timeout_write errors_denied
     errors_forbidden errors_unknown_op errors_max_connections
-    errors_per_ip errors_empty_frame errors_memory errors_proxy"
+    errors_per_ip errors_empty_frame errors_memory errors_proxy
+    errors_http"
 STATS_WORKER="pid generation state accepted connections_active requests
     bytes_in bytes_out heartbeat_age respawns last_exit"
 WORKER_STATES="starting serving draining backoff"
