@@ -384,3 +384,67 @@ EOF
 	kill "$pid"
 	kill "$b"; wait "$b" || true
 }
+
+@test "metrics: a real Prometheus scrapes ekkod under bench; its figures agree" {
+	command -v prometheus >/dev/null || skip "prometheus not installed"
+	local pp pid b
+	pp=$(free_port)
+	cat >"$T/prom.yml" <<EOF
+global: { scrape_interval: 1s, evaluation_interval: 1s }
+scrape_configs:
+  - job_name: ekkod
+    static_configs: [ { targets: [ "127.0.0.1:$PM" ] } ]
+EOF
+	prometheus --config.file="$T/prom.yml" \
+	    --storage.tsdb.path="$T/prom-data" \
+	    --web.listen-address="127.0.0.1:$pp" >"$T/prom.log" 2>&1 &
+	pid=$!
+	bg_record "$pid"
+	wait_for "python3 -c 'import urllib.request as u; u.urlopen(\"http://127.0.0.1:$pp/-/ready\", timeout=1)' 2>/dev/null" 300 || {
+		cat "$T/prom.log"; false; }
+	"$EKKO" -p "$PE" bench -c 2 -d 6 --framing raw --json >"$T/bench.json"
+	py "$pp" "$PC" "$T/bench.json" <<'PY'
+import json, sys, time, urllib.parse, urllib.request
+import ekkoproto as ep
+pp, pc, bench = sys.argv[1], sys.argv[2], json.load(open(sys.argv[3]))
+end = time.time()
+
+def query(q, at=None):
+    args = {"query": q}
+    if at is not None:
+        args["time"] = "%.3f" % at
+    url = "http://127.0.0.1:%s/api/v1/query?%s" % (pp,
+          urllib.parse.urlencode(args))
+    r = json.load(urllib.request.urlopen(url, timeout=5))
+    assert r["status"] == "success", r
+    res = r["data"]["result"]
+    return float(res[0]["value"][1]) if res else None
+
+echo = 'ekko_request_duration_seconds_count{mode="echo"}'
+# wait (bounded) until a scrape after the load is in
+t0 = time.monotonic()
+while time.monotonic() - t0 < 15:
+    if query(echo) == bench["requests"]:
+        break
+    time.sleep(0.5)
+# every echo request of the bench, no more, no fewer
+assert query(echo) == bench["requests"], (query(echo), bench["requests"])
+# ekko_requests_total equals STATS, but for the scrapes since and STATS
+v = query("ekko_requests_total")
+s = int(ep.stats(pc)["requests_total"])
+assert 1 <= s - v <= 4, (s, v)
+# the rate Prometheus saw mid-run is the bench's, within 1 s scrapes
+r = query('rate(%s[3s])' % echo, at=end - 3)
+assert r is not None and 0.5 < r / bench["rps"] < 1.5, (r, bench["rps"])
+# the server's median is no more than the client's round trip (whose p99
+# bounds it well), to within the 2.5x of a bucket
+q = query('histogram_quantile(0.5, rate(ekko_request_duration_seconds_bucket'
+          '{mode="echo"}[10s]))', at=end - 1)
+assert q is not None and 0 < q <= 2.5 * bench["p99_us"] / 1e6, (q, bench)
+print("prometheus: echo count %d, rate %.0f/s (bench %.0f/s), "
+      "p50 %.1f us (bench p50 %.1f us)" % (bench["requests"], r,
+      bench["rps"], q * 1e6, bench["p50_us"]))
+PY
+	kill "$pid"
+	wait "$pid" || true
+}
