@@ -48,12 +48,12 @@ static const char *const worker_states[] = {
 void
 metrics_observe(struct worker *w, int mode, uint64_t n)
 {
-#if EKKO_LATENCY
 	struct sb_hist *h;
 	uint64_t t, d;
 	int b;
 
-	if (n == 0 || mode < 0 || mode >= LAT_MODES)
+	/* compiled out (make LATENCY=0), or nothing answered: no clock */
+	if (!EKKO_LATENCY || n == 0 || mode < 0 || mode >= LAT_MODES)
 		return;
 	t = util_now_ns();
 	d = t - w->lat_mark;
@@ -63,11 +63,6 @@ metrics_observe(struct worker *w, int mode, uint64_t n)
 	h = &w->slot->lat[mode];
 	sb_count(&h->bucket[b], n);
 	sb_count(&h->sum_ns, d * n);
-#else
-	(void)w;
-	(void)mode;
-	(void)n;
-#endif
 }
 
 /* ---- the exposition ---- */
@@ -208,12 +203,13 @@ mt_workers(struct mtext *t, uint64_t now)
 static void
 mt_latency(struct mtext *t)
 {
-#if EKKO_LATENCY
 	static const char *name = "ekko_request_duration_seconds";
 	struct sb_hist h[LAT_MODES];
 	uint64_t cum;
 	int m, b;
 
+	if (!EKKO_LATENCY)
+		return;
 	scoreboard_latency(h);
 	mt_family(t, name, "histogram", "Worker time from reading a batch "
 	    "of requests to handing their replies to the kernel.");
@@ -231,9 +227,6 @@ mt_latency(struct mtext *t)
 		    "%llu\n", name, mode, (double)h[m].sum_ns / 1e9, name,
 		    mode, (unsigned long long)cum);
 	}
-#else
-	(void)t;
-#endif
 }
 
 /* The whole exposition into buf; its length. */
