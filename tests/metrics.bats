@@ -448,3 +448,45 @@ PY
 	kill "$pid"
 	wait "$pid" || true
 }
+
+@test "metrics: a flood of 1000 concurrent scrapes is answered; echo unaffected" {
+	py "$PM" "$PE" <<'PY'
+import resource, selectors, socket, sys, time, mhttp
+pm, pe = sys.argv[1], sys.argv[2]
+N = 1000
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+sel = selectors.DefaultSelector()
+req = mhttp.get(extra="Connection: close\r\n")
+for i in range(N):
+    s = socket.socket()
+    s.setblocking(False)
+    s.connect_ex(("127.0.0.1", int(pm)))
+    sel.register(s, selectors.EVENT_WRITE, [b"", False])
+# an echo client in the middle of it all
+e = socket.create_connection(("127.0.0.1", int(pe)), timeout=10)
+done, ok, t0 = 0, 0, time.monotonic()
+while done < N and time.monotonic() - t0 < 60:
+    for key, ev in sel.select(timeout=1):
+        s, st = key.fileobj, key.data
+        if ev & selectors.EVENT_WRITE and not st[1]:
+            s.send(req)
+            st[1] = True
+            sel.modify(s, selectors.EVENT_READ, st)
+            continue
+        try:
+            b = s.recv(65536)
+        except ConnectionResetError:
+            b = b""
+        if b:
+            st[0] += b
+            continue
+        sel.unregister(s)
+        s.close()
+        done += 1
+        ok += st[0].startswith(b"HTTP/1.1 200 OK\r\n")
+    e.sendall(b"ping\n")
+    assert e.recv(100) == b"ping\n"
+assert done == N and ok == N, (done, ok)
+PY
+}
