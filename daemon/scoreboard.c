@@ -330,27 +330,57 @@ scoreboard_global_value(int f, uint64_t now, struct sb_value *v)
 {
 	memset(v, 0, sizeof(*v));
 	switch (f) {
-	case SBG_UPTIME:	v->u = (now - sb->start_ms) / 1000; break;
-	case SBG_PID:		v->u = (uint64_t)sb->master_pid; break;
-	case SBG_GENERATION:	v->u = (uint64_t)LOAD(sb->generation); break;
+	case SBG_UPTIME:
+		v->u = (now - sb->start_ms) / 1000;
+		break;
+	case SBG_PID:
+		v->u = (uint64_t)sb->master_pid;
+		break;
+	case SBG_GENERATION:
+		v->u = (uint64_t)LOAD(sb->generation);
+		break;
 	case SBG_WORKERS_CONFIGURED:
 		v->u = (uint64_t)LOAD(sb->workers_configured);
 		break;
 	case SBG_WORKERS_RUNNING:
 		v->u = (uint64_t)LOAD(sb->workers_running);
 		break;
-	case SBG_RESPAWNS:	v->u = LOAD(sb->respawns); break;
-	case SBG_RELOADS:	v->u = LOAD(sb->reloads); break;
-	case SBG_RELOADS_FAILED: v->u = LOAD(sb->reloads_failed); break;
-	case SBG_LAST_RELOAD:	v->text = sb->last_reload; break;
-	case SBG_CONNS_ACTIVE:	v->u = scoreboard_conns_active(); break;
-	case SBG_CONNS_TOTAL:	SUM(accepted, v->u); break;
-	case SBG_CONNS_REJECTED: v->u = LOAD(sb->conns_rejected); break;
-	case SBG_REQUESTS:	SUM(requests, v->u); break;
-	case SBG_BYTES_IN:	SUM(bytes_in, v->u); break;
-	case SBG_BYTES_OUT:	SUM(bytes_out, v->u); break;
-	case SBG_VERSION:	v->text = EKKO_VERSION; break;
-	case SBG_UPGRADES:	v->u = LOAD(sb->upgrades); break;
+	case SBG_RESPAWNS:
+		v->u = LOAD(sb->respawns);
+		break;
+	case SBG_RELOADS:
+		v->u = LOAD(sb->reloads);
+		break;
+	case SBG_RELOADS_FAILED:
+		v->u = LOAD(sb->reloads_failed);
+		break;
+	case SBG_LAST_RELOAD:
+		v->text = sb->last_reload;
+		break;
+	case SBG_CONNS_ACTIVE:
+		v->u = scoreboard_conns_active();
+		break;
+	case SBG_CONNS_TOTAL:
+		SUM(accepted, v->u);
+		break;
+	case SBG_CONNS_REJECTED:
+		v->u = LOAD(sb->conns_rejected);
+		break;
+	case SBG_REQUESTS:
+		SUM(requests, v->u);
+		break;
+	case SBG_BYTES_IN:
+		SUM(bytes_in, v->u);
+		break;
+	case SBG_BYTES_OUT:
+		SUM(bytes_out, v->u);
+		break;
+	case SBG_VERSION:
+		v->text = EKKO_VERSION;
+		break;
+	case SBG_UPGRADES:
+		v->u = LOAD(sb->upgrades);
+		break;
 	}
 }
 
@@ -373,23 +403,39 @@ scoreboard_worker_value(int f, int i, uint64_t now, struct sb_value *v)
 
 	memset(v, 0, sizeof(*v));
 	switch (f) {
-	case SBW_PID:		v->u = (uint64_t)LOAD(s->pid); break;
-	case SBW_GENERATION:	v->u = (uint64_t)s->generation; break;
+	case SBW_PID:
+		v->u = (uint64_t)LOAD(s->pid);
+		break;
+	case SBW_GENERATION:
+		v->u = (uint64_t)s->generation;
+		break;
 	case SBW_STATE:
 		v->u = (uint64_t)LOAD(s->state);
 		v->text = scoreboard_state_name(LOAD(s->state));
 		break;
-	case SBW_ACCEPTED:	v->u = LOAD(s->accepted); break;
-	case SBW_CONNS_ACTIVE:	v->u = LOAD(s->conns_active); break;
-	case SBW_REQUESTS:	v->u = LOAD(s->requests); break;
-	case SBW_BYTES_IN:	v->u = LOAD(s->bytes_in); break;
-	case SBW_BYTES_OUT:	v->u = LOAD(s->bytes_out); break;
+	case SBW_ACCEPTED:
+		v->u = LOAD(s->accepted);
+		break;
+	case SBW_CONNS_ACTIVE:
+		v->u = LOAD(s->conns_active);
+		break;
+	case SBW_REQUESTS:
+		v->u = LOAD(s->requests);
+		break;
+	case SBW_BYTES_IN:
+		v->u = LOAD(s->bytes_in);
+		break;
+	case SBW_BYTES_OUT:
+		v->u = LOAD(s->bytes_out);
+		break;
 	case SBW_HEARTBEAT_AGE:
 		hb = LOAD(s->heartbeat_ms);
 		v->is_double = 1;
 		v->d = hb && now > hb ? (double)(now - hb) / 1000 : 0.0;
 		break;
-	case SBW_RESPAWNS:	v->u = (uint64_t)s->respawns; break;
+	case SBW_RESPAWNS:
+		v->u = (uint64_t)s->respawns;
+		break;
 	case SBW_LAST_EXIT:
 		v->text = sb_exit_text(s->last_exit, v->buf, sizeof(v->buf));
 		break;
