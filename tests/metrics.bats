@@ -402,7 +402,7 @@ EOF
 	bg_record "$pid"
 	wait_for "python3 -c 'import urllib.request as u; u.urlopen(\"http://127.0.0.1:$pp/-/ready\", timeout=1)' 2>/dev/null" 300 || {
 		cat "$T/prom.log"; false; }
-	"$EKKO" -p "$PE" bench -c 2 -d 6 --framing raw --json >"$T/bench.json"
+	"$EKKO" -p "$PE" bench -c 2 -d 8 --framing raw --json >"$T/bench.json"
 	py "$pp" "$PC" "$T/bench.json" <<'PY'
 import json, sys, time, urllib.parse, urllib.request
 import ekkoproto as ep
@@ -433,8 +433,9 @@ assert query(echo) == bench["requests"], (query(echo), bench["requests"])
 v = query("ekko_requests_total")
 s = int(ep.stats(pc)["requests_total"])
 assert 1 <= s - v <= 4, (s, v)
-# the rate Prometheus saw mid-run is the bench's, within 1 s scrapes
-r = query('rate(%s[3s])' % echo, at=end - 3)
+# the rate Prometheus saw over the run is the bench's, within 1 s scrapes
+# (a wide window: on a busy host a scrape may come late)
+r = query('rate(%s[6s])' % echo, at=end - 1)
 assert r is not None and 0.5 < r / bench["rps"] < 1.5, (r, bench["rps"])
 # the server's median is no more than the client's round trip (whose p99
 # bounds it well), to within the 2.5x of a bucket
