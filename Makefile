@@ -28,7 +28,9 @@ WARN		:= -Wall -Wextra -Werror -Wstrict-prototypes \
 		   -Wmissing-prototypes -Wshadow -Wpointer-arith -Wcast-qual
 CFLAGS		?=
 CFLAGS		+= -std=c11 $(OPT) $(WARN)
+LATENCY		?= 1
 CPPFLAGS	+= -D_GNU_SOURCE -DEKKO_VERSION='"$(VERSION)"' \
+		   -DEKKO_LATENCY=$(LATENCY) \
 		   -DEKKO_SYSCONFDIR='"$(SYSCONFDIR)"' -Icommon
 LIBCONFIG_CFLAGS = $(shell pkg-config --cflags libconfig 2>/dev/null)
 LIBCONFIG_LIBS	 = $(shell pkg-config --libs libconfig 2>/dev/null || echo -lconfig)

@@ -100,6 +100,9 @@ int		 stats_info_main(struct target *, int, char **);
 /* raw.c */
 int		 raw_main(struct target *, int, char **);
 
+/* top.c */
+int		 top_main(struct target *, int, char **);
+
 /* bench.c */
 int		 bench_main(struct target *, int, char **);
 

@@ -32,6 +32,7 @@ static const struct cmd cmds[] = {
 	    "[-c conns] [-n requests | -d seconds] [-P pipeline]\n"
 	    "\t [-s size] [-r rate] [--framing F] [--cpu N] [--json]" },
 	{ "raw", raw_main, EKKO_PORT_ECHO, "" },
+	{ "top", top_main, EKKO_PORT_COMMAND, "[-i interval] [-n count]" },
 };
 
 static const char ekko_synopsis[] =

@@ -23,7 +23,8 @@
 
 static key_fn	config_workers, config_log_facility, config_log_level;
 
-static const char *const mode_names[] = { "echo", "command", NULL };
+static const char *const mode_names[] = { "echo", "command", "metrics",
+    NULL };
 /* in the order of enum framing */
 static const char *const framing_names[] = { "raw", "line", "fixed",
     "length", NULL };
@@ -490,9 +491,12 @@ config_settle(struct config *cf)
 {
 	size_t i;
 
-	for (i = 0; i < cf->nlisteners; i++)
+	for (i = 0; i < cf->nlisteners; i++) {
 		cf->listeners[i].framer.max_frame =
 		    (size_t)cf->limits.max_frame;
+		if (cf->listeners[i].mode == MODE_METRICS)
+			config_listener_http(&cf->listeners[i]);
+	}
 }
 
 /*

@@ -74,5 +74,6 @@ int		 config_walk_text(struct cfgctx *, const char *, const char *,
 key_fn		 config_listeners;
 key_fn		 config_listener_address;
 key_fn		 config_listener_delimiter;
+void		 config_listener_http(struct listener_conf *);
 
 #endif

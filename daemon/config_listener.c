@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "http.h"
 #include "util.h"
 
 /* delimiter = "..." : 1 to FRAME_DELIM_MAX bytes, taken as written. */
@@ -27,6 +28,21 @@ config_listener_delimiter(struct cfgctx *x, config_setting_t *s,
 	}
 	l->framer.delim_len = strlen(v);
 	memcpy(l->framer.delim, v, l->framer.delim_len);
+}
+
+/*
+ * A metrics listener's frames are HTTP request heads: they end at the
+ * blank line, and the line framer with CRLF CRLF as delimiter finds it
+ * (the head is then parsed whole, metrics.c).  HTTP_HEAD_MAX bounds the
+ * head, whatever limits.max_frame says.
+ */
+void
+config_listener_http(struct listener_conf *l)
+{
+	l->framer.kind = FRAMING_LINE;
+	memcpy(l->framer.delim, "\r\n\r\n", 4);
+	l->framer.delim_len = 4;
+	l->framer.max_frame = HTTP_HEAD_MAX - 4;
 }
 
 /* address = "..." : numeric only, never resolved. */
@@ -77,6 +93,10 @@ config_listener_check(struct cfgctx *x, config_setting_t *g,
 		config_error(x, g, "%s: address is required", where);
 	if (!config_seen(x, "listeners.port"))
 		config_error(x, g, "%s: port is required", where);
+	if (l->mode == MODE_METRICS && (config_seen(x, "listeners.framing") ||
+	    config_seen(x, "listeners.delimiter")))
+		config_error(x, g, "%s: mode \"metrics\" speaks HTTP: framing "
+		    "and delimiter do not apply", where);
 	if (l->mode == MODE_COMMAND && l->framer.kind != FRAMING_LENGTH &&
 	    l->framer.kind != FRAMING_LINE)
 		config_error(x, g, "%s: mode \"command\" needs framing "

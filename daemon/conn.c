@@ -384,6 +384,11 @@ static void
 conn_too_large(struct worker *w, struct conn *c)
 {
 	sb_count(&w->slot->errors[ERR_FRAME_TOO_LARGE], 1);
+	if (c->l->mode == MODE_METRICS) {
+		metrics_too_large(w, c);
+		c->flags |= CONN_CLOSING;
+		return;
+	}
 	if (c->l->mode == MODE_COMMAND)
 		service_too_large(w, c);
 	log_limited(&w->log_conn, "connection on port %d: frame larger "
@@ -419,7 +424,7 @@ conn_frames(struct worker *w, struct conn *c, const uint8_t *p, size_t n,
 			if (c->l->mode == MODE_ECHO)
 				conn_send(w, c, p, off);
 			conn_too_large(w, c);
-			if (c->l->mode == MODE_COMMAND)
+			if (c->l->mode != MODE_ECHO)
 				goto flush;
 			return n;
 		}
@@ -430,7 +435,8 @@ conn_frames(struct worker *w, struct conn *c, const uint8_t *p, size_t n,
 		}
 		/* Counted before it is answered: STATS must see itself. */
 		sb_count(&w->slot->requests, 1);
-		if (service_handle(w, c, p + off - len, len) == 0)
+		if ((c->l->mode == MODE_METRICS ? metrics_handle :
+		    service_handle)(w, c, p + off - len, len) == 0)
 			c->flags |= CONN_CLOSING;
 	}
 	if (c->l->mode == MODE_ECHO) {
@@ -453,6 +459,8 @@ flush:
 static size_t
 conn_process(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
 {
+	uint64_t before = atomic_load_explicit(&w->slot->requests,
+	    memory_order_relaxed);
 	size_t off = 0;
 	int more;
 
@@ -463,6 +471,9 @@ conn_process(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
 	    !(c->flags & (CONN_CLOSING | CONN_DEAD)));
 	if (more && off < n)
 		c->flags |= CONN_PAUSED;
+	/* the batch's replies are with the kernel: time them, at one go */
+	metrics_observe(w, c->l->mode, atomic_load_explicit(
+	    &w->slot->requests, memory_order_relaxed) - before);
 	return off;
 }
 

@@ -21,13 +21,17 @@
 #define MAX_WORKERS	256		/* per generation */
 #define SB_SLOTS	(2 * MAX_WORKERS + 16)	/* old + new generation */
 #define CONF_STR	256
+#ifndef EKKO_LATENCY
+#define EKKO_LATENCY	1	/* make LATENCY=0: no request histogram */
+#endif
 #define MAX_LISTENERS	64
 
 /* ---- config.c, config_listener.c ---- */
 
 enum mode {
 	MODE_ECHO,
-	MODE_COMMAND
+	MODE_COMMAND,
+	MODE_METRICS		/* HTTP GET /metrics (metrics.c) */
 };
 
 struct listener_conf {
@@ -225,7 +229,21 @@ enum err_kind {
 	ERR_NOMEM,
 	ERR_MEMORY,		/* closed at the worker's max_memory share */
 	ERR_PROXY,		/* PROXY header bad, cut short or late */
+	ERR_HTTP,		/* a malformed HTTP request (metrics) */
 	ERR_NKINDS
+};
+
+/*
+ * ekko_request_duration_seconds, one per listener mode: counts per
+ * bucket (not cumulative; the last is above 1 s), their total, and the
+ * sum of the durations.  Bounds in metrics.c.
+ */
+#define LAT_BUCKETS	20		/* 19 bounds, 1 us .. 1 s, and +Inf */
+#define LAT_MODES	4		/* enum mode, room for one more */
+
+struct sb_hist {
+	_Atomic uint64_t	 bucket[LAT_BUCKETS];
+	_Atomic uint64_t	 sum_ns;
 };
 
 /*
@@ -254,6 +272,7 @@ struct sb_slot {
 	 * request counters above.
 	 */
 	_Alignas(128) _Atomic uint64_t conns_active;
+	_Alignas(128) struct sb_hist lat[LAT_MODES];	/* its own lines */
 };
 
 struct sb_totals {
@@ -262,6 +281,7 @@ struct sb_totals {
 	_Atomic uint64_t	 bytes_in;
 	_Atomic uint64_t	 bytes_out;
 	_Atomic uint64_t	 errors[ERR_NKINDS];
+	struct sb_hist		 lat[LAT_MODES];
 };
 
 struct scoreboard {
@@ -306,6 +326,54 @@ uint64_t	 scoreboard_conns_active(void);
 const char	*scoreboard_state_name(int);
 const char	*scoreboard_err_name(int);
 size_t		 scoreboard_format(char *, size_t);
+
+/*
+ * The figures STATS and /metrics report: one table each for the global
+ * and the per-worker figures, in STATS order (scoreboard.c).
+ */
+enum fig_type {
+	FIG_COUNTER,		/* only goes up: a metric ending in _total */
+	FIG_GAUGE,
+	FIG_STATE,		/* one of scoreboard_state_name's */
+	FIG_TEXT		/* STATS only */
+};
+
+struct sb_fig {
+	const char	*key;		/* in STATS (after "worker.N.") */
+	enum fig_type	 type;
+	const char	*metric;	/* its name after ekko_; NULL: key */
+	const char	*help;
+};
+
+struct sb_value {
+	uint64_t	 u;
+	double		 d;		/* when is_double */
+	int		 is_double;
+	const char	*text;		/* FIG_TEXT, FIG_STATE */
+	char		 buf[32];
+};
+
+enum sb_global_fig {
+	SBG_UPTIME, SBG_PID, SBG_GENERATION, SBG_WORKERS_CONFIGURED,
+	SBG_WORKERS_RUNNING, SBG_RESPAWNS, SBG_RELOADS, SBG_RELOADS_FAILED,
+	SBG_LAST_RELOAD, SBG_CONNS_ACTIVE, SBG_CONNS_TOTAL,
+	SBG_CONNS_REJECTED, SBG_REQUESTS, SBG_BYTES_IN, SBG_BYTES_OUT,
+	SBG_VERSION, SBG_UPGRADES, SBG_N
+};
+
+enum sb_worker_fig {
+	SBW_PID, SBW_GENERATION, SBW_STATE, SBW_ACCEPTED, SBW_CONNS_ACTIVE,
+	SBW_REQUESTS, SBW_BYTES_IN, SBW_BYTES_OUT, SBW_HEARTBEAT_AGE,
+	SBW_RESPAWNS, SBW_LAST_EXIT, SBW_N
+};
+
+extern const struct sb_fig sb_global_figs[SBG_N];
+extern const struct sb_fig sb_worker_figs[SBW_N];
+
+void		 scoreboard_global_value(int, uint64_t, struct sb_value *);
+void		 scoreboard_worker_value(int, int, uint64_t, struct sb_value *);
+uint64_t	 scoreboard_errors(int);
+void		 scoreboard_latency(struct sb_hist *);
 
 /* ---- perip.c ---- */
 
@@ -533,6 +601,7 @@ struct worker {
 	struct conn		*conns;		/* indexed by fd */
 	int			 maxfd;
 	uint64_t		 now;
+	uint64_t		 lat_mark;	/* ns: the last clock read */
 	int			 nconns;
 	int			 conn_limit;	/* per-process fd budget */
 	struct wlisten		 lst[WORKER_MAX_LISTEN];
@@ -622,6 +691,13 @@ size_t	 connbuf_in_limit(const struct framer *, const uint8_t *,
 	    size_t);
 size_t	 connbuf_read_room(const struct worker *, const struct buf *,
 	    const struct buf *);
+
+/* ---- metrics.c ---- */
+
+int	 metrics_handle(struct worker *, struct conn *, const uint8_t *,
+	    size_t);
+void	 metrics_too_large(struct worker *, struct conn *);
+void	 metrics_observe(struct worker *, int, uint64_t);
 
 /* ---- service.c ---- */
 

@@ -44,6 +44,7 @@ static const char *const err_names[ERR_NKINDS] = {
 	[ERR_NOMEM] = "nomem",
 	[ERR_MEMORY] = "memory",
 	[ERR_PROXY] = "proxy",
+	[ERR_HTTP] = "http",
 };
 
 #define LOAD(x)		atomic_load_explicit(&(x), memory_order_relaxed)
@@ -159,6 +160,39 @@ scoreboard_conn_give(struct sb_slot *s)
 }
 
 /*
+ * Add the histograms of from to those of to; with clear, zero from's
+ * (the master, on reaping a worker: no other writer is left).
+ */
+static void
+sb_hist_fold(struct sb_hist *to, struct sb_hist *from, int clear)
+{
+	int m, b;
+
+	for (m = 0; m < LAT_MODES; m++) {
+		for (b = 0; b < LAT_BUCKETS; b++) {
+			sb_add(&to[m].bucket[b], LOAD(from[m].bucket[b]));
+			if (clear)
+				atomic_store(&from[m].bucket[b], 0);
+		}
+		sb_add(&to[m].sum_ns, LOAD(from[m].sum_ns));
+		if (clear)
+			atomic_store(&from[m].sum_ns, 0);
+	}
+}
+
+/* Request durations per mode into h[LAT_MODES]: all workers, gone too. */
+void
+scoreboard_latency(struct sb_hist *h)
+{
+	int i, hi = LOAD(sb->slots_hi);
+
+	memset(h, 0, LAT_MODES * sizeof(*h));
+	sb_hist_fold(h, sb->retired.lat, 0);
+	for (i = 0; i < hi; i++)
+		sb_hist_fold(h, sb->slot[i].lat, 0);
+}
+
+/*
  * A worker is gone (reaped): fold its counters into the retired
  * totals, clear the slot, drop its per-IP counts.
  */
@@ -174,6 +208,7 @@ scoreboard_retire(int slotno)
 	sb_add(&sb->retired.bytes_out, LOAD(s->bytes_out));
 	for (k = 0; k < ERR_NKINDS; k++)
 		sb_add(&sb->retired.errors[k], LOAD(s->errors[k]));
+	sb_hist_fold(sb->retired.lat, s->lat, 1);
 	/* its connections died with it: nothing to fold, only to clear */
 	atomic_store(&s->accepted, 0);
 	atomic_store(&s->requests, 0);
@@ -202,33 +237,68 @@ sb_line(char *buf, size_t len, size_t off, const char *fmt, ...)
 	return off + (size_t)n >= len ? len : off + (size_t)n;
 }
 
-/* The per-worker lines of STATS. */
-static size_t
-sb_format_slot(char *buf, size_t len, size_t off, int i, uint64_t now)
-{
-	struct sb_slot *s = &sb->slot[i];
-	uint64_t hb = LOAD(s->heartbeat_ms);
-	char ex[32];
+/*
+ * The figures STATS and /metrics report, in STATS order: one table for
+ * both, so that a figure added here shows in each (metrics.c derives
+ * the metric's name, type and help from the row).
+ */
+const struct sb_fig sb_global_figs[SBG_N] = {
+	[SBG_UPTIME] = { "uptime", FIG_GAUGE, "uptime_seconds",
+	    "Seconds since the master started." },
+	[SBG_PID] = { "pid", FIG_GAUGE, NULL, "Process id of the master." },
+	[SBG_GENERATION] = { "generation", FIG_GAUGE, NULL,
+	    "Configuration generation now serving (1, then +1 per reload)." },
+	[SBG_WORKERS_CONFIGURED] = { "workers_configured", FIG_GAUGE, NULL,
+	    "Workers wanted." },
+	[SBG_WORKERS_RUNNING] = { "workers_running", FIG_GAUGE, NULL,
+	    "Worker processes running." },
+	[SBG_RESPAWNS] = { "respawns", FIG_COUNTER, NULL,
+	    "Workers respawned after an unexpected exit." },
+	[SBG_RELOADS] = { "reloads", FIG_COUNTER, NULL,
+	    "Configuration reloads that took effect." },
+	[SBG_RELOADS_FAILED] = { "reloads_failed", FIG_COUNTER, NULL,
+	    "Configuration reloads refused or rolled back." },
+	[SBG_LAST_RELOAD] = { "last_reload", FIG_TEXT, NULL, NULL },
+	[SBG_CONNS_ACTIVE] = { "connections_active", FIG_GAUGE, NULL,
+	    "Client connections open, all workers." },
+	[SBG_CONNS_TOTAL] = { "connections_total", FIG_COUNTER, NULL,
+	    "Client connections accepted and admitted." },
+	[SBG_CONNS_REJECTED] = { "connections_rejected", FIG_COUNTER, NULL,
+	    "Connections closed at accept (access lists, limits)." },
+	[SBG_REQUESTS] = { "requests_total", FIG_COUNTER, NULL,
+	    "Messages answered: echo frames, commands, HTTP requests." },
+	[SBG_BYTES_IN] = { "bytes_in", FIG_COUNTER, NULL,
+	    "Bytes received on client connections." },
+	[SBG_BYTES_OUT] = { "bytes_out", FIG_COUNTER, NULL,
+	    "Bytes sent on client connections." },
+	[SBG_VERSION] = { "version", FIG_TEXT, NULL, NULL },
+	[SBG_UPGRADES] = { "upgrades", FIG_COUNTER, NULL,
+	    "Binary upgrades this service went through." },
+};
 
-	off = sb_line(buf, len, off,
-	    "worker.%d.pid %d\nworker.%d.generation %d\n"
-	    "worker.%d.state %s\nworker.%d.accepted %llu\n"
-	    "worker.%d.connections_active %llu\nworker.%d.requests %llu\n"
-	    "worker.%d.bytes_in %llu\nworker.%d.bytes_out %llu\n"
-	    "worker.%d.heartbeat_age %.3f\nworker.%d.respawns %d\n"
-	    "worker.%d.last_exit %s\n",
-	    i, LOAD(s->pid), i, s->generation,
-	    i, scoreboard_state_name(LOAD(s->state)),
-	    i, (unsigned long long)LOAD(s->accepted),
-	    i, (unsigned long long)LOAD(s->conns_active),
-	    i, (unsigned long long)LOAD(s->requests),
-	    i, (unsigned long long)LOAD(s->bytes_in),
-	    i, (unsigned long long)LOAD(s->bytes_out),
-	    i, hb && now > hb ? (double)(now - hb) / 1000 : 0.0,
-	    i, s->respawns, i, proc_status_text(s->last_exit,
-	    STATUS_WORDS_STATS, ex, sizeof(ex)));
-	return off;
-}
+const struct sb_fig sb_worker_figs[SBW_N] = {
+	[SBW_PID] = { "pid", FIG_GAUGE, NULL, "Process id of the worker." },
+	[SBW_GENERATION] = { "generation", FIG_GAUGE, NULL,
+	    "Configuration generation the worker serves." },
+	[SBW_STATE] = { "state", FIG_STATE, NULL,
+	    "1 for the state the worker is in." },
+	[SBW_ACCEPTED] = { "accepted", FIG_COUNTER, NULL,
+	    "Connections this worker accepted." },
+	[SBW_CONNS_ACTIVE] = { "connections_active", FIG_GAUGE, NULL,
+	    "Client connections this worker holds." },
+	[SBW_REQUESTS] = { "requests", FIG_COUNTER, NULL,
+	    "Messages this worker answered." },
+	[SBW_BYTES_IN] = { "bytes_in", FIG_COUNTER, NULL,
+	    "Bytes this worker received." },
+	[SBW_BYTES_OUT] = { "bytes_out", FIG_COUNTER, NULL,
+	    "Bytes this worker sent." },
+	[SBW_HEARTBEAT_AGE] = { "heartbeat_age", FIG_GAUGE,
+	    "heartbeat_age_seconds", "Seconds since the worker's last "
+	    "heartbeat." },
+	[SBW_RESPAWNS] = { "respawns", FIG_COUNTER, NULL,
+	    "Times a worker in this slot was respawned." },
+	[SBW_LAST_EXIT] = { "last_exit", FIG_TEXT, NULL, NULL },
+};
 
 /* Sum of one counter over live slots plus the retired total. */
 #define SUM(field, out) do {						\
@@ -238,41 +308,174 @@ sb_format_slot(char *buf, size_t len, size_t off, int i, uint64_t now)
 		(out) += LOAD(sb->slot[i_].field);			\
 } while (0)
 
+/* The value of global figure f, now. */
+void
+scoreboard_global_value(int f, uint64_t now, struct sb_value *v)
+{
+	memset(v, 0, sizeof(*v));
+	switch (f) {
+	case SBG_UPTIME:
+		v->u = (now - sb->start_ms) / 1000;
+		break;
+	case SBG_PID:
+		v->u = (uint64_t)sb->master_pid;
+		break;
+	case SBG_GENERATION:
+		v->u = (uint64_t)LOAD(sb->generation);
+		break;
+	case SBG_WORKERS_CONFIGURED:
+		v->u = (uint64_t)LOAD(sb->workers_configured);
+		break;
+	case SBG_WORKERS_RUNNING:
+		v->u = (uint64_t)LOAD(sb->workers_running);
+		break;
+	case SBG_RESPAWNS:
+		v->u = LOAD(sb->respawns);
+		break;
+	case SBG_RELOADS:
+		v->u = LOAD(sb->reloads);
+		break;
+	case SBG_RELOADS_FAILED:
+		v->u = LOAD(sb->reloads_failed);
+		break;
+	case SBG_LAST_RELOAD:
+		v->text = sb->last_reload;
+		break;
+	case SBG_CONNS_ACTIVE:
+		v->u = scoreboard_conns_active();
+		break;
+	case SBG_CONNS_TOTAL:
+		SUM(accepted, v->u);
+		break;
+	case SBG_CONNS_REJECTED:
+		v->u = LOAD(sb->conns_rejected);
+		break;
+	case SBG_REQUESTS:
+		SUM(requests, v->u);
+		break;
+	case SBG_BYTES_IN:
+		SUM(bytes_in, v->u);
+		break;
+	case SBG_BYTES_OUT:
+		SUM(bytes_out, v->u);
+		break;
+	case SBG_VERSION:
+		v->text = EKKO_VERSION;
+		break;
+	case SBG_UPGRADES:
+		v->u = LOAD(sb->upgrades);
+		break;
+	}
+}
+
+/* Errors of kind k, all workers, those gone included. */
+uint64_t
+scoreboard_errors(int k)
+{
+	uint64_t e;
+
+	SUM(errors[k], e);
+	return e;
+}
+
+/* The value of figure f of the worker in slot i, now. */
+void
+scoreboard_worker_value(int f, int i, uint64_t now, struct sb_value *v)
+{
+	struct sb_slot *s = &sb->slot[i];
+	uint64_t hb;
+
+	memset(v, 0, sizeof(*v));
+	switch (f) {
+	case SBW_PID:
+		v->u = (uint64_t)LOAD(s->pid);
+		break;
+	case SBW_GENERATION:
+		v->u = (uint64_t)s->generation;
+		break;
+	case SBW_STATE:
+		v->u = (uint64_t)LOAD(s->state);
+		v->text = scoreboard_state_name(LOAD(s->state));
+		break;
+	case SBW_ACCEPTED:
+		v->u = LOAD(s->accepted);
+		break;
+	case SBW_CONNS_ACTIVE:
+		v->u = LOAD(s->conns_active);
+		break;
+	case SBW_REQUESTS:
+		v->u = LOAD(s->requests);
+		break;
+	case SBW_BYTES_IN:
+		v->u = LOAD(s->bytes_in);
+		break;
+	case SBW_BYTES_OUT:
+		v->u = LOAD(s->bytes_out);
+		break;
+	case SBW_HEARTBEAT_AGE:
+		hb = LOAD(s->heartbeat_ms);
+		v->is_double = 1;
+		v->d = hb && now > hb ? (double)(now - hb) / 1000 : 0.0;
+		break;
+	case SBW_RESPAWNS:
+		v->u = (uint64_t)s->respawns;
+		break;
+	case SBW_LAST_EXIT:
+		v->text = proc_status_text(s->last_exit, STATUS_WORDS_STATS,
+		    v->buf, sizeof(v->buf));
+		break;
+	}
+}
+
+/* "key value" as STATS shows it. */
+static size_t
+sb_format_value(char *buf, size_t len, size_t off, const char *pfx,
+    int slot, const char *key, const struct sb_value *v)
+{
+	char w[24] = "";
+
+	if (slot >= 0)
+		snprintf(w, sizeof(w), "%d.", slot);
+	if (v->text != NULL)
+		return sb_line(buf, len, off, "%s%s%s %s\n", pfx, w, key,
+		    v->text);
+	if (v->is_double)
+		return sb_line(buf, len, off, "%s%s%s %.3f\n", pfx, w, key,
+		    v->d);
+	return sb_line(buf, len, off, "%s%s%s %llu\n", pfx, w, key,
+	    (unsigned long long)v->u);
+}
+
+/* The per-worker lines of STATS. */
+static size_t
+sb_format_slot(char *buf, size_t len, size_t off, int i, uint64_t now)
+{
+	struct sb_value v;
+	int f;
+
+	for (f = 0; f < SBW_N; f++) {
+		scoreboard_worker_value(f, i, now, &v);
+		off = sb_format_value(buf, len, off, "worker.", i,
+		    sb_worker_figs[f].key, &v);
+	}
+	return off;
+}
+
 /* The global lines of STATS. */
 static size_t
 sb_format_global(char *buf, size_t len, size_t off, uint64_t now)
 {
-	uint64_t acc, req, bin, bout, e;
-	int k;
+	struct sb_value v;
+	int f, k;
 
-	SUM(accepted, acc);
-	SUM(requests, req);
-	SUM(bytes_in, bin);
-	SUM(bytes_out, bout);
-	off = sb_line(buf, len, off,
-	    "uptime %llu\npid %d\ngeneration %d\nworkers_configured %d\n"
-	    "workers_running %d\nrespawns %llu\nreloads %llu\n"
-	    "reloads_failed %llu\nlast_reload %s\nconnections_active %llu\n"
-	    "connections_total %llu\nconnections_rejected %llu\n"
-	    "requests_total %llu\nbytes_in %llu\nbytes_out %llu\n",
-	    (unsigned long long)(now - sb->start_ms) / 1000,
-	    (int)sb->master_pid, LOAD(sb->generation),
-	    LOAD(sb->workers_configured), LOAD(sb->workers_running),
-	    (unsigned long long)LOAD(sb->respawns),
-	    (unsigned long long)LOAD(sb->reloads),
-	    (unsigned long long)LOAD(sb->reloads_failed), sb->last_reload,
-	    (unsigned long long)scoreboard_conns_active(),
-	    (unsigned long long)acc,
-	    (unsigned long long)LOAD(sb->conns_rejected),
-	    (unsigned long long)req, (unsigned long long)bin,
-	    (unsigned long long)bout);
-	off = sb_line(buf, len, off, "version %s\nupgrades %llu\n",
-	    EKKO_VERSION, (unsigned long long)LOAD(sb->upgrades));
-	for (k = 0; k < ERR_NKINDS; k++) {
-		SUM(errors[k], e);
-		off = sb_line(buf, len, off, "errors_%s %llu\n", err_names[k],
-		    (unsigned long long)e);
+	for (f = 0; f < SBG_N; f++) {
+		scoreboard_global_value(f, now, &v);
+		off = sb_format_value(buf, len, off, "", -1,
+		    sb_global_figs[f].key, &v);
 	}
+	for (k = 0; k < ERR_NKINDS; k++)
+		off = sb_line(buf, len, off, "errors_%s %llu\n", err_names[k],
+		    (unsigned long long)scoreboard_errors(k));
 	return off;
 }
 

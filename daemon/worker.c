@@ -582,7 +582,13 @@ worker_loop(struct worker *w)
 
 	while (!w->quit) {
 		n = ev_wait(&w->ev, worker_timeout_ms(w));
+#if EKKO_LATENCY
+		/* one clock read: the loop's time and the latency mark */
+		w->lat_mark = util_now_ns();
+		w->now = w->lat_mark / 1000000;
+#else
 		w->now = util_now_ms();
+#endif
 		atomic_store_explicit(&w->slot->heartbeat_ms, w->now, RELAXED);
 		if (n == -1) {
 			log_warn("epoll_wait");

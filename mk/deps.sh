@@ -5,7 +5,8 @@
 set -e
 build="gcc make pkg-config libconfig-dev"
 test="$build bats socat netcat-openbsd python3 jq procps clang valgrind
- libclang-rt-14-dev systemd iproute2 util-linux mandoc haproxy"
+ libclang-rt-14-dev systemd iproute2 util-linux mandoc haproxy prometheus
+ tmux"
 bench="$build redis-server memcached strace valgrind util-linux"
 package="$build debhelper devscripts lintian fakeroot dpkg-dev"
 # check-systemd: a bookworm root booted with systemd-nspawn

@@ -17,7 +17,8 @@ FUZZ_OPTS	?=
 FUZZ_CFLAGS	?= -g -O1 -fsanitize=fuzzer,address,undefined \
 		   -fno-sanitize-recover=all -fno-omit-frame-pointer \
 		   -std=c11 -Wall -Wextra
-FUZZ_TARGETS	:= fuzz_frame fuzz_proto fuzz_cidr fuzz_config fuzz_proxy
+FUZZ_TARGETS	:= fuzz_frame fuzz_proto fuzz_cidr fuzz_config fuzz_proxy \
+		   fuzz_http
 
 # The daemon's objects, as an archive: the linker takes only what
 # config.c needs (its log and proc helpers), never main.

@@ -582,7 +582,7 @@ static const struct {
 	    "listeners.[0].port: expected an integer" },
 	{ "listeners = ( { address = \"127.0.0.1\"; port = 7000; mode = "
 	    "\"mirror\"; } );", "listeners.[0].mode: unknown mode \"mirror\" (echo, "
-	    "command)" },
+	    "command, metrics)" },
 	{ "listeners = ( { address = \"127.0.0.1\"; port = 7000; framing = "
 	    "\"chunked\"; } );", "listeners.[0].framing: unknown framing \"chunked\" (raw, "
 	    "line, fixed, length)" },
