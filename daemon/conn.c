@@ -369,6 +369,7 @@ conn_send(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
 		return;
 	}
 	memcpy(buf_tail(&c->out), p, n);
+	BUF_COPIED(BUF_COPY_OUT, n);
 	c->out.len += n;
 }
 
@@ -498,6 +499,7 @@ conn_keep_rest(struct worker *w, struct conn *c, const uint8_t *p,
 		return;
 	}
 	memcpy(buf_tail(&c->in), p, n);
+	BUF_COPIED(BUF_COPY_IN, n);
 	c->in.len += n;
 }
 
@@ -742,11 +744,16 @@ conn_event(struct worker *w, struct conn *c, uint32_t events)
 		else if (events & (EPOLLHUP | EPOLLERR))
 			c->flags |= CONN_DEAD;	/* gone; nobody will read */
 	}
-	if (conn_finished(w, c)) {
+	if (conn_finished(w, c))
 		conn_close(w, c);
-		return;
-	}
-	conn_update_events(w, c);
+	else
+		conn_update_events(w, c);
+#ifdef EKKO_COUNT_COPIES
+	atomic_store_explicit(&w->slot->copied[BUF_COPY_IN],
+	    buf_copied[BUF_COPY_IN], memory_order_relaxed);
+	atomic_store_explicit(&w->slot->copied[BUF_COPY_OUT],
+	    buf_copied[BUF_COPY_OUT], memory_order_relaxed);
+#endif
 }
 
 /*

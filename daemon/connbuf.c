@@ -140,8 +140,10 @@ connbuf_reserve(struct worker *w, struct buf *b, size_t n, size_t upto)
 	w->mem_held += b->cap;
 	if (nb.data == NULL)
 		return nb.cap == 0 ? -2 : -1;
-	if (b->len > 0)
+	if (b->len > 0) {
 		memcpy(nb.data, buf_head(b), b->len);
+		BUF_COPIED(BUF_COPY_IN, b->len);
+	}
 	nb.len = b->len;
 	connbuf_release(w, b);
 	connbuf_trim_pool(w, 0);	/* the old block pooled: still within */

@@ -239,6 +239,9 @@ struct sb_slot {
 	_Atomic uint64_t	 bytes_in;
 	_Atomic uint64_t	 bytes_out;
 	_Atomic uint64_t	 errors[ERR_NKINDS];
+#ifdef EKKO_COUNT_COPIES
+	_Atomic uint64_t	 copied[2];	/* buf_copied, published */
+#endif
 	/*
 	 * Connections this worker holds or is admitting.  The global figure
 	 * is the sum over slots, so a worker's death (its slot is zeroed on
