@@ -16,6 +16,7 @@
  * connections.
  */
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -467,16 +468,85 @@ conn_process(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
 	return off;
 }
 
+/*
+ * An echo frame across the ring's wrap, len bytes from the head: sent
+ * from where it lies, in its two pieces.
+ */
+static void
+conn_echo_split(struct worker *w, struct conn *c, size_t len)
+{
+	size_t n1 = connbuf_ring_first(&c->in);
+
+	sb_count(&w->slot->requests, 1);
+	conn_send(w, c, buf_head(&c->in), n1);
+	conn_send(w, c, c->in.data, len - n1);
+	connbuf_ring_consume(&c->in, len);
+	c->scanned = 0;
+}
+
+/*
+ * The frame at the head of c->in lies across the wrap.  An echo frame
+ * that is complete goes out as it lies; one still partial waits for its
+ * bytes (line framing makes it whole first, so that its scan goes on
+ * where it stopped).  Command requests, and frames over max_frame, are
+ * made whole and go through conn_process.  0 when nothing more can be
+ * done now.
+ */
+static int
+conn_split_frame(struct worker *w, struct conn *c)
+{
+	const struct framer *f = &c->l->framer;
+	size_t n1 = connbuf_ring_first(&c->in), len = 0;
+	int r, e;
+
+	if (conn_output_full(w, c)) {
+		c->flags |= CONN_PAUSED;	/* resumed as output drains */
+		return 0;
+	}
+	r = frame_next_split(f, buf_head(&c->in), n1, c->in.data,
+	    c->in.len - n1, &len);
+	if (r == FRAME_OK && c->l->mode == MODE_ECHO) {
+		conn_echo_split(w, c, len);
+		return 1;
+	}
+	if (r == FRAME_NEED && f->kind != FRAMING_LINE)
+		return 0;
+	if ((e = connbuf_linearize(w, &c->in)) < 0) {
+		conn_nomem(w, c, e);
+		return 0;
+	}
+	return r == FRAME_NEED ? 0 : 1;
+}
+
+/*
+ * Answer the frames held in ring c->in: those before the wrap where
+ * they lie, the one across it, then those after it.
+ */
+static void
+conn_ring_frames(struct worker *w, struct conn *c)
+{
+	size_t n1, used;
+
+	while (c->in.len > 0) {
+		n1 = connbuf_ring_first(&c->in);
+		used = conn_process(w, c, buf_head(&c->in), n1);
+		connbuf_ring_consume(&c->in, used);
+		if (c->flags & (CONN_PAUSED | CONN_CLOSING | CONN_DEAD))
+			return;
+		if (used == n1)
+			continue;	/* the head moved past the wrap */
+		if (c->in.len == n1 - used || !conn_split_frame(w, c))
+			return;		/* a partial frame before the wrap */
+	}
+}
+
 /* Frames still held in c->in (after a pause or a partial read). */
 static void
 conn_input_buffered(struct worker *w, struct conn *c)
 {
-	size_t used;
-
 	if (c->in.len == 0)
 		return;
-	used = conn_process(w, c, buf_head(&c->in), c->in.len);
-	buf_consume(&c->in, used);
+	conn_ring_frames(w, c);
 	if (c->in.len > 0)
 		timer_del(w, c, TIMER_BUF);
 	else if (c->in.cap <= CONNBUF_BLOCK || w->memwait != NULL)
@@ -628,12 +698,71 @@ conn_proxy_readable(struct worker *w, struct conn *c)
 	conn_after_input(w, c, 1);
 }
 
+/*
+ * A ring full of one partial frame grows: geometrically as its bytes
+ * come, to the frame's end as far as it is known, within memory.
+ */
+static int
+conn_ring_grow(struct worker *w, struct conn *c, size_t room)
+{
+	uint8_t head[FRAME_LENGTH_HDR];
+	size_t upto, n = c->in.len < sizeof(head) ? c->in.len : sizeof(head);
+
+	connbuf_ring_peek(&c->in, head, n);
+	upto = connbuf_in_limit(&c->l->framer, head, c->in.len);
+	if (upto > c->in.len + room)
+		upto = c->in.len + room;
+	return connbuf_reserve(w, &c->in, CONNBUF_MIN_READ, upto);
+}
+
+/*
+ * Read into c's ring after the bytes it holds, to the end of the block
+ * and on before its head: a partial frame waits where it is and its
+ * rest lands behind it.  *filled says the read took all the space
+ * there was.  -2 when c could not get memory (it is dead).
+ */
+static ssize_t
+conn_ring_read(struct worker *w, struct conn *c, size_t room, int *filled)
+{
+	struct iovec iov[2];
+	size_t space;
+	ssize_t n;
+	int cnt, r;
+
+	if (c->in.len == c->in.cap && (r = conn_ring_grow(w, c, room)) < 0) {
+		conn_nomem(w, c, r);
+		return -2;
+	}
+	cnt = connbuf_ring_space(&c->in, iov, room);
+	space = iov[0].iov_len + (cnt > 1 ? iov[1].iov_len : 0);
+	n = readv(c->fd, iov, cnt);
+	*filled = n > 0 && (size_t)n == space;
+	return n;
+}
+
+/*
+ * The last read filled the ring: the peer sends faster than one ring
+ * holds, so double it, up to a scratch buffer's size, while memory is
+ * plentiful (a fraction of what is free), for reads as large as raw
+ * echo's.  Done after the frames were answered, when least is held.
+ */
+static void
+conn_ring_widen(struct worker *w, struct conn *c)
+{
+	size_t want = 2 * c->in.cap;
+
+	if (c->in.data == NULL || want > w->scratch_size ||
+	    want > connbuf_free(w) / 8)
+		return;
+	(void)connbuf_reserve(w, &c->in, want - c->in.len, want);
+}
+
 /* Readable: one read, then every complete frame answered. */
 static void
 conn_readable(struct worker *w, struct conn *c)
 {
-	size_t used, before = c->in.len, room, upto;
-	int scratch = c->in.data == NULL, r;
+	size_t used, before = c->in.len, room;
+	int scratch = c->in.data == NULL, filled = 0;
 	ssize_t n;
 
 	if (c->flags & CONN_PROXY) {
@@ -647,19 +776,8 @@ conn_readable(struct worker *w, struct conn *c)
 	if (scratch)
 		n = read(c->fd, w->scratch, room < w->scratch_size ? room :
 		    w->scratch_size);
-	else {
-		/* Grown as bytes come, to the frame's end, within memory. */
-		upto = connbuf_in_limit(&c->l->framer, buf_head(&c->in),
-		    c->in.len);
-		if (upto > c->in.len + room)
-			upto = c->in.len + room;
-		if ((r = connbuf_reserve(w, &c->in, CONNBUF_MIN_READ,
-		    upto)) < 0) {
-			conn_nomem(w, c, r);
-			return;
-		}
-		n = read(c->fd, buf_tail(&c->in), buf_room(&c->in));
-	}
+	else if ((n = conn_ring_read(w, c, room, &filled)) == -2)
+		return;
 	if (n <= 0) {
 		if (n == 0)
 			conn_eof(w, c);
@@ -679,6 +797,8 @@ conn_readable(struct worker *w, struct conn *c)
 		c->in.len += (size_t)n;
 		conn_input_buffered(w, c);
 		used = before + (size_t)n - c->in.len;
+		if (filled)
+			conn_ring_widen(w, c);
 	}
 	conn_after_input(w, c, used > 0);
 }

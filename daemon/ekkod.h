@@ -5,6 +5,7 @@
 #define EKKOD_H
 
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -552,6 +553,12 @@ uint8_t	*connbuf_alloc(struct worker *, size_t, size_t *);
 void	 connbuf_release(struct worker *, struct buf *);
 int	 connbuf_reserve(struct worker *, struct buf *, size_t, size_t);
 void	 connbuf_release_pool(struct worker *);
+size_t	 connbuf_ring_first(const struct buf *);
+void	 connbuf_ring_consume(struct buf *, size_t);
+int	 connbuf_ring_space(const struct buf *, struct iovec *, size_t);
+void	 connbuf_ring_copy(const struct buf *, uint8_t *);
+void	 connbuf_ring_peek(const struct buf *, uint8_t *, size_t);
+int	 connbuf_linearize(struct worker *, struct buf *);
 size_t	 connbuf_frame_end(const struct framer *, const uint8_t *, size_t);
 size_t	 connbuf_in_limit(const struct framer *, const uint8_t *,
 	    size_t);
