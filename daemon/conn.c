@@ -335,6 +335,23 @@ conn_close(struct worker *w, struct conn *c)
 	worker_count_closed(w);
 }
 
+/* Queue n bytes the socket did not take, behind what waits already. */
+static void
+conn_keep_out(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
+{
+	int err;
+
+	if (n == 0 || (c->flags & CONN_DEAD))
+		return;
+	if ((err = connbuf_reserve(w, &c->out, n, SIZE_MAX)) < 0) {
+		conn_nomem(w, c, err);
+		return;
+	}
+	memcpy(buf_tail(&c->out), p, n);
+	BUF_COPIED(BUF_COPY_OUT, n);
+	c->out.len += n;
+}
+
 /*
  * Send n bytes: straight to the socket while nothing is queued, and
  * whatever it will not take into the output buffer.
@@ -343,7 +360,6 @@ static void
 conn_send(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
 {
 	ssize_t r;
-	int err;
 
 	if (n == 0 || (c->flags & CONN_DEAD))
 		return;
@@ -365,13 +381,7 @@ conn_send(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
 		}
 		timer_touch(w, c, TIMER_WRITE);
 	}
-	if ((err = connbuf_reserve(w, &c->out, n, SIZE_MAX)) < 0) {
-		conn_nomem(w, c, err);
-		return;
-	}
-	memcpy(buf_tail(&c->out), p, n);
-	BUF_COPIED(BUF_COPY_OUT, n);
-	c->out.len += n;
+	conn_keep_out(w, c, p, n);
 }
 
 /* Output held back beyond this stops the reading of more requests. */
@@ -469,63 +479,116 @@ conn_process(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
 }
 
 /*
- * An echo frame across the ring's wrap, len bytes from the head: sent
- * from where it lies, in its two pieces.
+ * Send the n bytes at the head of ring c->in, in one or two pieces,
+ * with one call: straight to the socket while nothing is queued, and
+ * whatever it will not take into the output buffer.
  */
 static void
-conn_echo_split(struct worker *w, struct conn *c, size_t len)
+conn_send_ring(struct worker *w, struct conn *c, size_t n)
 {
 	size_t n1 = connbuf_ring_first(&c->in);
+	struct iovec iov[2];
+	struct msghdr m;
+	ssize_t r;
 
-	sb_count(&w->slot->requests, 1);
-	conn_send(w, c, buf_head(&c->in), n1);
-	conn_send(w, c, c->in.data, len - n1);
-	connbuf_ring_consume(&c->in, len);
-	c->scanned = 0;
+	if (n <= n1 || c->out.len > 0 || (c->flags & CONN_DEAD)) {
+		conn_send(w, c, buf_head(&c->in), n < n1 ? n : n1);
+		if (n > n1)
+			conn_send(w, c, c->in.data, n - n1);
+		return;
+	}
+	iov[0].iov_base = buf_head(&c->in);
+	iov[0].iov_len = n1;
+	iov[1].iov_base = c->in.data;
+	iov[1].iov_len = n - n1;
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = iov;
+	m.msg_iovlen = 2;
+	r = sendmsg(c->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (r == -1 && errno != EAGAIN) {
+		sb_count(&w->slot->errors[ERR_RESET], 1);
+		c->flags |= CONN_DEAD;
+		return;
+	}
+	if (r < (ssize_t)n)
+		timer_touch(w, c, TIMER_WRITE);
+	r = r < 0 ? 0 : r;
+	sb_count(&w->slot->bytes_out, (uint64_t)r);
+	/* the rest waits in the output buffer, as conn_send keeps it */
+	if ((size_t)r < n1)
+		conn_keep_out(w, c, buf_head(&c->in) + r, n1 - (size_t)r);
+	conn_keep_out(w, c, c->in.data + ((size_t)r > n1 ? (size_t)r - n1 :
+	    0), n - ((size_t)r > n1 ? (size_t)r : n1));
 }
 
 /*
- * The frame at the head of c->in lies across the wrap.  An echo frame
- * that is complete goes out as it lies; one still partial waits for its
- * bytes (line framing makes it whole first, so that its scan goes on
- * where it stopped).  Command requests, and frames over max_frame, are
- * made whole and go through conn_process.  0 when nothing more can be
- * done now.
+ * The frame at offset at of ring c->in, whose first n1 bytes lie before
+ * the wrap.  The scan hint serves a frame that lies in one piece; one
+ * across the wrap is scanned whole.
  */
 static int
-conn_split_frame(struct worker *w, struct conn *c)
+conn_ring_next(struct conn *c, size_t at, size_t n1, size_t *len)
 {
 	const struct framer *f = &c->l->framer;
-	size_t n1 = connbuf_ring_first(&c->in), len = 0;
-	int r, e;
+	int r;
 
-	if (conn_output_full(w, c)) {
-		c->flags |= CONN_PAUSED;	/* resumed as output drains */
-		return 0;
-	}
-	r = frame_next_split(f, buf_head(&c->in), n1, c->in.data,
-	    c->in.len - n1, &len);
-	if (r == FRAME_OK && c->l->mode == MODE_ECHO) {
-		conn_echo_split(w, c, len);
-		return 1;
-	}
-	if (r == FRAME_NEED && f->kind != FRAMING_LINE)
-		return 0;
-	if ((e = connbuf_linearize(w, &c->in)) < 0) {
-		conn_nomem(w, c, e);
-		return 0;
-	}
-	return r == FRAME_NEED ? 0 : 1;
+	if (at >= n1)
+		return frame_next(f, c->in.data + (at - n1), c->in.len - at,
+		    &c->scanned, len);
+	if (c->in.len == n1)
+		return frame_next(f, buf_head(&c->in) + at, n1 - at,
+		    &c->scanned, len);
+	r = frame_next_split(f, buf_head(&c->in) + at, n1 - at, c->in.data,
+	    c->in.len - n1, len);
+	if (r == FRAME_OK)
+		c->scanned = 0;
+	return r;
 }
 
 /*
- * Answer the frames held in ring c->in: those before the wrap where
- * they lie, the one across it, then those after it.
+ * Echo from ring c->in: every complete frame from the head, across the
+ * wrap too, goes out from where it lies with one call.  Output already
+ * over max_output lets one frame through and pauses, as conn_frames
+ * does.  A partial line across the wrap is made whole, so that its
+ * scan goes on where it stopped rather than again from its start.
  */
 static void
-conn_ring_frames(struct worker *w, struct conn *c)
+conn_ring_echo(struct worker *w, struct conn *c)
+{
+	size_t at = 0, len = 0, n1 = connbuf_ring_first(&c->in);
+	int full = conn_output_full(w, c), r = FRAME_NEED;
+	uint64_t nreq = 0;
+
+	while (at < c->in.len) {
+		if (full && nreq > 0) {
+			c->flags |= CONN_PAUSED;	/* resumed as it drains */
+			break;
+		}
+		if ((r = conn_ring_next(c, at, n1, &len)) != FRAME_OK)
+			break;
+		at += len;
+		nreq++;
+	}
+	sb_count(&w->slot->requests, nreq);
+	conn_send_ring(w, c, at);
+	connbuf_ring_consume(&c->in, r == FRAME_TOO_LARGE ? c->in.len : at);
+	if (r == FRAME_TOO_LARGE)
+		conn_too_large(w, c);
+	else if (r == FRAME_NEED && c->l->framer.kind == FRAMING_LINE &&
+	    (r = connbuf_linearize(w, &c->in)) < 0)
+		conn_nomem(w, c, r);
+}
+
+/*
+ * Command requests from ring c->in: those before the wrap where they
+ * lie; one across it is made whole first (a request is parsed in one
+ * piece), then those after it.
+ */
+static void
+conn_ring_commands(struct worker *w, struct conn *c)
 {
 	size_t n1, used;
+	int r;
 
 	while (c->in.len > 0) {
 		n1 = connbuf_ring_first(&c->in);
@@ -535,8 +598,12 @@ conn_ring_frames(struct worker *w, struct conn *c)
 			return;
 		if (used == n1)
 			continue;	/* the head moved past the wrap */
-		if (c->in.len == n1 - used || !conn_split_frame(w, c))
-			return;		/* a partial frame before the wrap */
+		if (c->in.len == n1 - used)
+			return;		/* a partial request, in one piece */
+		if ((r = connbuf_linearize(w, &c->in)) < 0) {
+			conn_nomem(w, c, r);
+			return;
+		}
 	}
 }
 
@@ -546,7 +613,10 @@ conn_input_buffered(struct worker *w, struct conn *c)
 {
 	if (c->in.len == 0)
 		return;
-	conn_ring_frames(w, c);
+	if (c->l->mode == MODE_ECHO)
+		conn_ring_echo(w, c);
+	else
+		conn_ring_commands(w, c);
 	if (c->in.len > 0)
 		timer_del(w, c, TIMER_BUF);
 	else if (c->in.cap <= CONNBUF_BLOCK || w->memwait != NULL)
@@ -751,7 +821,9 @@ conn_ring_widen(struct worker *w, struct conn *c)
 {
 	size_t want = 2 * c->in.cap;
 
-	if (c->in.data == NULL || want > w->scratch_size ||
+	if (want > w->scratch_size)
+		want = w->scratch_size;
+	if (c->in.data == NULL || want <= c->in.cap ||
 	    want > connbuf_free(w) / 8)
 		return;
 	(void)connbuf_reserve(w, &c->in, want - c->in.len, want);
