@@ -1,9 +1,9 @@
 #!/bin/bash
-# copies.sh -- bytes copied in user space per request at (d), and at (b)
-# and (c) for ECHO, by ekkod built with -DEKKO_COUNT_COPIES (make
+# copies.sh -- bytes copied in user space per request at (d) (raw,
+# length, ECHO of 64 KiB) and at (b) and (c) for ECHO, by ekkod built with -DEKKO_COUNT_COPIES (make
 # bench-copies-build): the difference of STATS bytes_copied_in/_out over
-# the requests loadgen completed in one run (raw's requests_total counts
-# reads, not messages).  Also the
+# the requests loadgen completed (raw's requests_total counts reads, not
+# messages), as the difference of a run of 3t and a run of t.  Also the
 # worker's CPU (utime+stime from /proc) per request over the same run.
 # Prints markdown rows; bench/extra.sh appends them to its report.
 # Environment as for extra.sh.
@@ -47,27 +47,42 @@ start taskset -c "$scpu" "$cbuild/ekkod" -f -c "$tmp/ekkod.conf" \
 e_pid=$last_pid
 wait_port "$e_raw" 100 && wait_port "$e_cmd" 100 || exit 1
 
-echo "| workload | server | bytes copied per request: input side |" \
-    "output side (the socket did not take it) | worker CPU µs per request |"
-echo "|---|---|---:|---:|---:|"
-hz=$(getconf CLK_TCK)
-for x in "(d)|raw|$e_raw|raw|-c 4 -k 4 -s 65536" \
-    "(d)|length|$e_len|length|-c 4 -k 4 -s 65536" \
-    "(b)|ECHO|$e_cmd|ekko-echo|-c 50 -k 1 -s 64" \
-    "(c)|ECHO|$e_cmd|ekko-echo|-c 50 -k 16 -s 64"; do
-	IFS='|' read -r w name port proto opts <<<"$x"
+# Copies in and out, worker ticks and requests of one loadgen run.
+measure()
+{
+	local port=$1 proto=$2 opts=$3 secs=$4 i0 o0 t0 line
 	i0=$(stat_of bytes_copied_in)
 	o0=$(stat_of bytes_copied_out)
 	t0=$(worker_ticks)
 	# shellcheck disable=SC2086
-	line=$("$lg" -p "$port" -P "$proto" $opts -d "$xsecs" -W 0 \
-	    -C "$ccpu")
-	t1=$(worker_ticks)
-	i1=$(stat_of bytes_copied_in)
-	o1=$(stat_of bytes_copied_out)
-	awk -v w="$w" -v s="$name" -v i="$((i1 - i0))" -v o="$((o1 - o0))" \
-	    -v n="$(echo "$line" | tr ' ' '\n' | sed -n 's/^total=//p')" -v t="$((t1 - t0))" -v hz="$hz" \
-	    'BEGIN { if (n <= 0) { print "| " w " | " s " | n/a | n/a | n/a |"
-	    exit } printf "| %s | %s | %.1f | %.1f | %.2f (%d requests) |\n",
-	    w, s, i / n, o / n, t * 1e6 / hz / n, n }'
+	line=$("$lg" -p "$port" -P "$proto" $opts -d "$secs" -W 0 -C "$ccpu")
+	echo "$(($(stat_of bytes_copied_in) - i0))" \
+	    "$(($(stat_of bytes_copied_out) - o0))" \
+	    "$(($(worker_ticks) - t0))" \
+	    "$(echo "$line" | tr ' ' '\n' | sed -n 's/^total=//p')"
+}
+
+echo "| workload | server | bytes copied per request: input side |" \
+    "output side (the socket did not take it) | worker CPU µs per" \
+    "request | short run: in, out, requests |"
+echo "|---|---|---:|---:|---:|---|"
+hz=$(getconf CLK_TCK)
+for x in "(d)|raw|$e_raw|raw|-c 4 -k 4 -s 65536" \
+    "(d)|length|$e_len|length|-c 4 -k 4 -s 65536" \
+    "(d)|ECHO|$e_cmd|ekko-echo|-c 4 -k 4 -s 65536" \
+    "(b)|ECHO|$e_cmd|ekko-echo|-c 50 -k 1 -s 64" \
+    "(c)|ECHO|$e_cmd|ekko-echo|-c 50 -k 16 -s 64"; do
+	IFS='|' read -r w name port proto opts <<<"$x"
+	a=$(measure "$port" "$proto" "$opts" "$xsecs")
+	b=$(measure "$port" "$proto" "$opts" "$((xsecs * 3))")
+	# per request = (long run - short run) / (their requests' difference):
+	# what every connection costs once (buffers growing) cancels out
+	echo "$a $b" | awk -v w="$w" -v s="$name" -v hz="$hz" '{
+	    n = $8 - $4
+	    if (NF < 8 || n <= 0) { print "| " w " | " s " | n/a | n/a | n/a | |"
+	    exit }
+	    i = $5 - $1; o = $6 - $2	# start-up varies: never below 0
+	    printf "| %s | %s | %.1f | %.1f | %.2f | %d, %d, %d |\n", w, s,
+	    (i < 0 ? 0 : i) / n, (o < 0 ? 0 : o) / n,
+	    ($7 - $3) * 1e6 / hz / n, $1, $2, $4 }'
 done

@@ -384,6 +384,62 @@ conn_send(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
 	conn_keep_out(w, c, p, n);
 }
 
+/*
+ * Send cnt pieces with one call: straight to the socket while nothing
+ * is queued, and whatever it will not take into the output buffer.
+ */
+static void
+conn_sendv(struct worker *w, struct conn *c, struct iovec *iov, int cnt)
+{
+	struct msghdr m;
+	ssize_t r = 0;
+	size_t left, take;
+	int i;
+
+	if (c->flags & CONN_DEAD)
+		return;
+	if (c->out.len == 0) {
+		memset(&m, 0, sizeof(m));
+		m.msg_iov = iov;
+		m.msg_iovlen = (size_t)cnt;
+		r = sendmsg(c->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (r == -1 && errno != EAGAIN) {
+			sb_count(&w->slot->errors[ERR_RESET], 1);
+			c->flags |= CONN_DEAD;
+			return;
+		}
+		r = r < 0 ? 0 : r;
+		sb_count(&w->slot->bytes_out, (uint64_t)r);
+	}
+	left = (size_t)r;
+	for (i = 0; i < cnt; i++) {
+		take = left < iov[i].iov_len ? left : iov[i].iov_len;
+		left -= take;
+		if (take == iov[i].iov_len)
+			continue;
+		if (c->out.len == 0)
+			timer_touch(w, c, TIMER_WRITE);
+		conn_keep_out(w, c, (const uint8_t *)iov[i].iov_base + take,
+		    iov[i].iov_len - take);
+	}
+}
+
+/*
+ * The replies so far and a large ECHO's payload from the request
+ * (service_echo_ref), in order, with one call.
+ */
+static void
+conn_send_ref(struct worker *w, struct conn *c, const struct iovec *ref)
+{
+	struct iovec iov[2];
+
+	iov[0].iov_base = w->reply.data;
+	iov[0].iov_len = w->reply.len;
+	iov[1] = *ref;
+	conn_sendv(w, c, iov, 2);
+	w->reply.len = 0;
+}
+
 /* Output held back beyond this stops the reading of more requests. */
 static int
 conn_output_full(struct worker *w, const struct conn *c)
@@ -414,6 +470,7 @@ conn_frames(struct worker *w, struct conn *c, const uint8_t *p, size_t n,
     int *more)
 {
 	const struct framer *f = &c->l->framer;
+	struct iovec ref;
 	size_t off = 0, len;
 	uint64_t nreq = 0;
 	int r;
@@ -442,8 +499,11 @@ conn_frames(struct worker *w, struct conn *c, const uint8_t *p, size_t n,
 		}
 		/* Counted before it is answered: STATS must see itself. */
 		sb_count(&w->slot->requests, 1);
-		if (service_handle(w, c, p + off - len, len) == 0)
+		ref.iov_len = 0;
+		if (service_handle(w, c, p + off - len, len, &ref) == 0)
 			c->flags |= CONN_CLOSING;
+		if (ref.iov_len > 0)
+			conn_send_ref(w, c, &ref);
 	}
 	if (c->l->mode == MODE_ECHO) {
 		sb_count(&w->slot->requests, nreq);
@@ -478,47 +538,22 @@ conn_process(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
 	return off;
 }
 
-/*
- * Send the n bytes at the head of ring c->in, in one or two pieces,
- * with one call: straight to the socket while nothing is queued, and
- * whatever it will not take into the output buffer.
- */
+/* Send the n bytes at the head of ring c->in, one piece or two. */
 static void
 conn_send_ring(struct worker *w, struct conn *c, size_t n)
 {
 	size_t n1 = connbuf_ring_first(&c->in);
 	struct iovec iov[2];
-	struct msghdr m;
-	ssize_t r;
 
-	if (n <= n1 || c->out.len > 0 || (c->flags & CONN_DEAD)) {
-		conn_send(w, c, buf_head(&c->in), n < n1 ? n : n1);
-		if (n > n1)
-			conn_send(w, c, c->in.data, n - n1);
+	if (n <= n1) {
+		conn_send(w, c, buf_head(&c->in), n);
 		return;
 	}
 	iov[0].iov_base = buf_head(&c->in);
 	iov[0].iov_len = n1;
 	iov[1].iov_base = c->in.data;
 	iov[1].iov_len = n - n1;
-	memset(&m, 0, sizeof(m));
-	m.msg_iov = iov;
-	m.msg_iovlen = 2;
-	r = sendmsg(c->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (r == -1 && errno != EAGAIN) {
-		sb_count(&w->slot->errors[ERR_RESET], 1);
-		c->flags |= CONN_DEAD;
-		return;
-	}
-	if (r < (ssize_t)n)
-		timer_touch(w, c, TIMER_WRITE);
-	r = r < 0 ? 0 : r;
-	sb_count(&w->slot->bytes_out, (uint64_t)r);
-	/* the rest waits in the output buffer, as conn_send keeps it */
-	if ((size_t)r < n1)
-		conn_keep_out(w, c, buf_head(&c->in) + r, n1 - (size_t)r);
-	conn_keep_out(w, c, c->in.data + ((size_t)r > n1 ? (size_t)r - n1 :
-	    0), n - ((size_t)r > n1 ? (size_t)r : n1));
+	conn_sendv(w, c, iov, 2);
 }
 
 /*
@@ -561,7 +596,8 @@ conn_ring_echo(struct worker *w, struct conn *c)
 
 	while (at < c->in.len) {
 		if (full && nreq > 0) {
-			c->flags |= CONN_PAUSED;	/* resumed as it drains */
+			/* resumed as output drains */
+			c->flags |= CONN_PAUSED;
 			break;
 		}
 		if ((r = conn_ring_next(c, at, n1, &len)) != FRAME_OK)
@@ -599,7 +635,7 @@ conn_ring_commands(struct worker *w, struct conn *c)
 		if (used == n1)
 			continue;	/* the head moved past the wrap */
 		if (c->in.len == n1 - used)
-			return;		/* a partial request, in one piece */
+			return;		/* partial, in one piece */
 		if ((r = connbuf_linearize(w, &c->in)) < 0) {
 			conn_nomem(w, c, r);
 			return;
@@ -786,6 +822,23 @@ conn_ring_grow(struct worker *w, struct conn *c, size_t room)
 }
 
 /*
+ * Command mode parses a request in one piece, so its input does not
+ * wrap: a partial request is moved to the front when the room behind
+ * it runs short (at most one request, once per buffer filled), rather
+ * than the whole buffer made one piece at the wrap.
+ */
+static int
+conn_command_space(struct conn *c, struct iovec *iov, size_t room)
+{
+	if (c->in.off > 0 && buf_room(&c->in) < CONNBUF_MIN_READ) {
+		buf_compact(&c->in);
+	}
+	iov[0].iov_base = buf_tail(&c->in);
+	iov[0].iov_len = buf_room(&c->in) < room ? buf_room(&c->in) : room;
+	return 1;
+}
+
+/*
  * Read into c's ring after the bytes it holds, to the end of the block
  * and on before its head: a partial frame waits where it is and its
  * rest lands behind it.  *filled says the read took all the space
@@ -803,7 +856,10 @@ conn_ring_read(struct worker *w, struct conn *c, size_t room, int *filled)
 		conn_nomem(w, c, r);
 		return -2;
 	}
-	cnt = connbuf_ring_space(&c->in, iov, room);
+	if (c->l->mode == MODE_COMMAND)
+		cnt = conn_command_space(c, iov, room);
+	else
+		cnt = connbuf_ring_space(&c->in, iov, room);
 	space = iov[0].iov_len + (cnt > 1 ? iov[1].iov_len : 0);
 	n = readv(c->fd, iov, cnt);
 	*filled = n > 0 && (size_t)n == space;

@@ -568,7 +568,7 @@ size_t	 connbuf_read_room(const struct worker *, const struct buf *,
 /* ---- service.c ---- */
 
 int	 service_handle(struct worker *, struct conn *, const uint8_t *,
-	    size_t);
+	    size_t, struct iovec *);
 void	 service_too_large(struct worker *, struct conn *);
 
 #endif
