@@ -361,5 +361,21 @@ if command -v valgrind >/dev/null; then
 	done
 fi
 
+# ---- 4. bytes copied in user space per request (a counting build) ----
+
+if [ -x "$build/copies/ekkod" ]; then
+	{
+	echo
+	echo "### Bytes copied in user space per request"
+	echo
+	echo "ekkod built with -DEKKO_COUNT_COPIES (make" \
+	    "bench-copies-build): STATS bytes_copied_in (input kept, grown" \
+	    "or moved, replies built) and bytes_copied_out (output the" \
+	    "socket did not take) over the requests of one run; bench/copies.sh."
+	echo
+	BUILD=$build bash "$top/bench/copies.sh"
+	} >>"$tmp/extra.md"
+fi
+
 cp "$tmp/extra.md" "$build/bench-extra.md"
 cat "$build/bench-extra.md"

@@ -6,14 +6,20 @@
 
 #include "buf.h"
 
+#ifdef EKKO_COUNT_COPIES
+uint64_t buf_copied[2];
+#endif
+
 /* Move the unconsumed bytes to the front. */
 void
 buf_compact(struct buf *b)
 {
 	if (b->off == 0)
 		return;
-	if (b->len > 0)
+	if (b->len > 0) {
 		memmove(b->data, b->data + b->off, b->len);
+		BUF_COPIED(BUF_COPY_IN, b->len);
+	}
 	b->off = 0;
 }
 
@@ -50,6 +56,7 @@ buf_append(struct buf *b, const void *p, size_t n)
 	if (buf_reserve(b, n) == -1)
 		return -1;
 	memcpy(b->data + b->off + b->len, p, n);
+	BUF_COPIED(BUF_COPY_IN, n);
 	b->len += n;
 	return 0;
 }

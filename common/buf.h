@@ -22,6 +22,21 @@ void	 buf_consume(struct buf *, size_t);
 void	 buf_compact(struct buf *);
 void	 buf_free(struct buf *);
 
+/*
+ * Bytes of connection data moved in user space, counted only in a test
+ * build (-DEKKO_COUNT_COPIES) so that bench-extra can show what a
+ * request costs in copies; the hot path of a normal build has no trace
+ * of it.  BUF_COPY_IN: input kept, grown or compacted, replies built;
+ * BUF_COPY_OUT: output the socket did not take.
+ */
+enum { BUF_COPY_IN, BUF_COPY_OUT };
+#ifdef EKKO_COUNT_COPIES
+extern uint64_t buf_copied[2];
+#define BUF_COPIED(k, n)	(buf_copied[(k)] += (n))
+#else
+#define BUF_COPIED(k, n)	((void)0)
+#endif
+
 /* Where the next byte goes (NULL before any storage: NULL + 0 is UB). */
 static inline uint8_t *
 buf_tail(const struct buf *b)

@@ -38,6 +38,8 @@ enum frame_status {
 
 int		 frame_next(const struct framer *, const uint8_t *, size_t,
 		    size_t *, size_t *);
+int		 frame_next_split(const struct framer *, const uint8_t *,
+		    size_t, const uint8_t *, size_t, size_t *);
 size_t		 frame_header_len(const struct framer *);
 size_t		 frame_trailer_len(const struct framer *);
 const char	*frame_name(enum framing);

@@ -16,6 +16,7 @@
  * connections.
  */
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,6 +335,23 @@ conn_close(struct worker *w, struct conn *c)
 	worker_count_closed(w);
 }
 
+/* Queue n bytes the socket did not take, behind what waits already. */
+static void
+conn_keep_out(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
+{
+	int err;
+
+	if (n == 0 || (c->flags & CONN_DEAD))
+		return;
+	if ((err = connbuf_reserve(w, &c->out, n, SIZE_MAX)) < 0) {
+		conn_nomem(w, c, err);
+		return;
+	}
+	memcpy(buf_tail(&c->out), p, n);
+	BUF_COPIED(BUF_COPY_OUT, n);
+	c->out.len += n;
+}
+
 /*
  * Send n bytes: straight to the socket while nothing is queued, and
  * whatever it will not take into the output buffer.
@@ -342,7 +360,6 @@ static void
 conn_send(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
 {
 	ssize_t r;
-	int err;
 
 	if (n == 0 || (c->flags & CONN_DEAD))
 		return;
@@ -364,12 +381,63 @@ conn_send(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
 		}
 		conn_timer_touch(w, c, TIMER_WRITE);
 	}
-	if ((err = connbuf_reserve(w, &c->out, n, SIZE_MAX)) < 0) {
-		conn_nomem(w, c, err);
+	conn_keep_out(w, c, p, n);
+}
+
+/*
+ * Send cnt pieces with one call: straight to the socket while nothing
+ * is queued, and whatever it will not take into the output buffer.
+ */
+static void
+conn_sendv(struct worker *w, struct conn *c, struct iovec *iov, int cnt)
+{
+	struct msghdr m;
+	ssize_t r = 0;
+	size_t left, take;
+	int i;
+
+	if (c->flags & CONN_DEAD)
 		return;
+	if (c->out.len == 0) {
+		memset(&m, 0, sizeof(m));
+		m.msg_iov = iov;
+		m.msg_iovlen = (size_t)cnt;
+		r = sendmsg(c->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (r == -1 && errno != EAGAIN) {
+			sb_count(&w->slot->errors[ERR_RESET], 1);
+			c->flags |= CONN_DEAD;
+			return;
+		}
+		r = r < 0 ? 0 : r;
+		sb_count(&w->slot->bytes_out, (uint64_t)r);
 	}
-	memcpy(buf_tail(&c->out), p, n);
-	c->out.len += n;
+	left = (size_t)r;
+	for (i = 0; i < cnt; i++) {
+		take = left < iov[i].iov_len ? left : iov[i].iov_len;
+		left -= take;
+		if (take == iov[i].iov_len)
+			continue;
+		if (c->out.len == 0)
+			conn_timer_touch(w, c, TIMER_WRITE);
+		conn_keep_out(w, c, (const uint8_t *)iov[i].iov_base + take,
+		    iov[i].iov_len - take);
+	}
+}
+
+/*
+ * The replies so far and a large ECHO's payload from the request
+ * (service_echo_ref), in order, with one call.
+ */
+static void
+conn_send_ref(struct worker *w, struct conn *c, const struct iovec *ref)
+{
+	struct iovec iov[2];
+
+	iov[0].iov_base = w->reply.data;
+	iov[0].iov_len = w->reply.len;
+	iov[1] = *ref;
+	conn_sendv(w, c, iov, 2);
+	w->reply.len = 0;
 }
 
 /* Output held back beyond this stops the reading of more requests. */
@@ -407,6 +475,7 @@ conn_frames(struct worker *w, struct conn *c, const uint8_t *p, size_t n,
     int *more)
 {
 	const struct framer *f = &c->l->framer;
+	struct iovec ref;
 	size_t off = 0, len;
 	uint64_t nreq = 0;
 	int r;
@@ -435,9 +504,13 @@ conn_frames(struct worker *w, struct conn *c, const uint8_t *p, size_t n,
 		}
 		/* Counted before it is answered: STATS must see itself. */
 		sb_count(&w->slot->requests, 1);
-		if ((c->l->mode == MODE_METRICS ? metrics_handle :
-		    service_handle)(w, c, p + off - len, len) == 0)
+		ref.iov_len = 0;
+		if (c->l->mode == MODE_METRICS ?
+		    metrics_handle(w, c, p + off - len, len) == 0 :
+		    service_handle(w, c, p + off - len, len, &ref) == 0)
 			c->flags |= CONN_CLOSING;
+		if (ref.iov_len > 0)
+			conn_send_ref(w, c, &ref);
 	}
 	if (c->l->mode == MODE_ECHO) {
 		sb_count(&w->slot->requests, nreq);
@@ -477,16 +550,121 @@ conn_process(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
 	return off;
 }
 
+/* Send the n bytes at the head of ring c->in, one piece or two. */
+static void
+conn_send_ring(struct worker *w, struct conn *c, size_t n)
+{
+	size_t n1 = connbuf_ring_first(&c->in);
+	struct iovec iov[2];
+
+	if (n <= n1) {
+		conn_send(w, c, buf_head(&c->in), n);
+		return;
+	}
+	iov[0].iov_base = buf_head(&c->in);
+	iov[0].iov_len = n1;
+	iov[1].iov_base = c->in.data;
+	iov[1].iov_len = n - n1;
+	conn_sendv(w, c, iov, 2);
+}
+
+/*
+ * The frame at offset at of ring c->in, whose first n1 bytes lie before
+ * the wrap.  The scan hint serves a frame that lies in one piece; one
+ * across the wrap is scanned whole.
+ */
+static int
+conn_ring_next(struct conn *c, size_t at, size_t n1, size_t *len)
+{
+	const struct framer *f = &c->l->framer;
+	int r;
+
+	if (at >= n1)
+		return frame_next(f, c->in.data + (at - n1), c->in.len - at,
+		    &c->scanned, len);
+	if (c->in.len == n1)
+		return frame_next(f, buf_head(&c->in) + at, n1 - at,
+		    &c->scanned, len);
+	r = frame_next_split(f, buf_head(&c->in) + at, n1 - at, c->in.data,
+	    c->in.len - n1, len);
+	if (r == FRAME_OK)
+		c->scanned = 0;
+	return r;
+}
+
+/*
+ * Echo from ring c->in: every complete frame from the head, across the
+ * wrap too, goes out from where it lies with one call.  Output already
+ * over max_output lets one frame through and pauses, as conn_frames
+ * does.  A partial line across the wrap is made whole, so that its
+ * scan goes on where it stopped rather than again from its start.
+ */
+static void
+conn_ring_echo(struct worker *w, struct conn *c)
+{
+	size_t at = 0, len = 0, n1 = connbuf_ring_first(&c->in);
+	int full = conn_output_full(w, c), r = FRAME_NEED;
+	uint64_t nreq = 0;
+
+	while (at < c->in.len) {
+		if (full && nreq > 0) {
+			/* resumed as output drains */
+			c->flags |= CONN_PAUSED;
+			break;
+		}
+		if ((r = conn_ring_next(c, at, n1, &len)) != FRAME_OK)
+			break;
+		at += len;
+		nreq++;
+	}
+	sb_count(&w->slot->requests, nreq);
+	conn_send_ring(w, c, at);
+	connbuf_ring_consume(&c->in, r == FRAME_TOO_LARGE ? c->in.len : at);
+	if (r == FRAME_TOO_LARGE)
+		conn_too_large(w, c);
+	else if (r == FRAME_NEED && c->l->framer.kind == FRAMING_LINE &&
+	    (r = connbuf_linearize(w, &c->in)) < 0)
+		conn_nomem(w, c, r);
+}
+
+/*
+ * Command requests from ring c->in: those before the wrap where they
+ * lie; one across it is made whole first (a request is parsed in one
+ * piece), then those after it.
+ */
+static void
+conn_ring_commands(struct worker *w, struct conn *c)
+{
+	size_t n1, used;
+	int r;
+
+	while (c->in.len > 0) {
+		n1 = connbuf_ring_first(&c->in);
+		used = conn_process(w, c, buf_head(&c->in), n1);
+		connbuf_ring_consume(&c->in, used);
+		if (c->flags & (CONN_PAUSED | CONN_CLOSING | CONN_DEAD))
+			return;
+		if (used == n1)
+			continue;	/* the head moved past the wrap */
+		if (c->in.len == n1 - used)
+			return;		/* partial, in one piece */
+		if ((r = connbuf_linearize(w, &c->in)) < 0) {
+			conn_nomem(w, c, r);
+			return;
+		}
+	}
+}
+
 /* Frames still held in c->in (after a pause or a partial read). */
 static void
 conn_input_buffered(struct worker *w, struct conn *c)
 {
-	size_t used;
-
 	if (c->in.len == 0)
 		return;
-	used = conn_process(w, c, buf_head(&c->in), c->in.len);
-	buf_consume(&c->in, used);
+	if (c->l->mode == MODE_ECHO)
+		conn_ring_echo(w, c);
+	else
+		conn_ring_commands(w, c);
 	if (c->in.len > 0)
 		conn_timer_del(w, c, TIMER_BUF);
 	else if (c->in.cap <= CONNBUF_BLOCK || w->memwait != NULL)
@@ -509,6 +687,7 @@ conn_keep_rest(struct worker *w, struct conn *c, const uint8_t *p,
 		return;
 	}
 	memcpy(buf_tail(&c->in), p, n);
+	BUF_COPIED(BUF_COPY_IN, n);
 	c->in.len += n;
 }
 
@@ -637,12 +816,93 @@ conn_proxy_readable(struct worker *w, struct conn *c)
 	conn_after_input(w, c, 1);
 }
 
+/*
+ * A ring full of one partial frame grows: geometrically as its bytes
+ * come, to the frame's end as far as it is known, within memory.
+ */
+static int
+conn_ring_grow(struct worker *w, struct conn *c, size_t room)
+{
+	uint8_t head[FRAME_LENGTH_HDR];
+	size_t upto, n = c->in.len < sizeof(head) ? c->in.len : sizeof(head);
+
+	connbuf_ring_peek(&c->in, head, n);
+	upto = connbuf_in_limit(&c->l->framer, head, c->in.len);
+	if (upto > c->in.len + room)
+		upto = c->in.len + room;
+	return connbuf_reserve(w, &c->in, CONNBUF_MIN_READ, upto);
+}
+
+/*
+ * Command mode parses a request in one piece, so its input does not
+ * wrap: a partial request is moved to the front when the room behind
+ * it runs short (at most one request, once per buffer filled), rather
+ * than the whole buffer made one piece at the wrap.
+ */
+static int
+conn_command_space(struct conn *c, struct iovec *iov, size_t room)
+{
+	if (c->in.off > 0 && buf_room(&c->in) < CONNBUF_MIN_READ) {
+		buf_compact(&c->in);
+	}
+	iov[0].iov_base = buf_tail(&c->in);
+	iov[0].iov_len = buf_room(&c->in) < room ? buf_room(&c->in) : room;
+	return 1;
+}
+
+/*
+ * Read into c's ring after the bytes it holds, to the end of the block
+ * and on before its head: a partial frame waits where it is and its
+ * rest lands behind it.  *filled says the read took all the space
+ * there was.  -2 when c could not get memory (it is dead).
+ */
+static ssize_t
+conn_ring_read(struct worker *w, struct conn *c, size_t room, int *filled)
+{
+	struct iovec iov[2];
+	size_t space;
+	ssize_t n;
+	int cnt, r;
+
+	if (c->in.len == c->in.cap && (r = conn_ring_grow(w, c, room)) < 0) {
+		conn_nomem(w, c, r);
+		return -2;
+	}
+	if (c->l->mode == MODE_COMMAND)
+		cnt = conn_command_space(c, iov, room);
+	else
+		cnt = connbuf_ring_space(&c->in, iov, room);
+	space = iov[0].iov_len + (cnt > 1 ? iov[1].iov_len : 0);
+	n = readv(c->fd, iov, cnt);
+	*filled = n > 0 && (size_t)n == space;
+	return n;
+}
+
+/*
+ * The last read filled the ring: the peer sends faster than one ring
+ * holds, so double it, up to a scratch buffer's size, while memory is
+ * plentiful (a fraction of what is free), for reads as large as raw
+ * echo's.  Done after the frames were answered, when least is held.
+ */
+static void
+conn_ring_widen(struct worker *w, struct conn *c)
+{
+	size_t want = 2 * c->in.cap;
+
+	if (want > w->scratch_size)
+		want = w->scratch_size;
+	if (c->in.data == NULL || want <= c->in.cap ||
+	    want > connbuf_free(w) / 8)
+		return;
+	(void)connbuf_reserve(w, &c->in, want - c->in.len, want);
+}
+
 /* Readable: one read, then every complete frame answered. */
 static void
 conn_readable(struct worker *w, struct conn *c)
 {
-	size_t used, before = c->in.len, room, upto;
-	int scratch = c->in.data == NULL, r;
+	size_t used, before = c->in.len, room;
+	int scratch = c->in.data == NULL, filled = 0;
 	ssize_t n;
 
 	if (c->flags & CONN_PROXY) {
@@ -656,19 +916,8 @@ conn_readable(struct worker *w, struct conn *c)
 	if (scratch)
 		n = read(c->fd, w->scratch, room < w->scratch_size ? room :
 		    w->scratch_size);
-	else {
-		/* Grown as bytes come, to the frame's end, within memory. */
-		upto = connbuf_in_limit(&c->l->framer, buf_head(&c->in),
-		    c->in.len);
-		if (upto > c->in.len + room)
-			upto = c->in.len + room;
-		if ((r = connbuf_reserve(w, &c->in, CONNBUF_MIN_READ,
-		    upto)) < 0) {
-			conn_nomem(w, c, r);
-			return;
-		}
-		n = read(c->fd, buf_tail(&c->in), buf_room(&c->in));
-	}
+	else if ((n = conn_ring_read(w, c, room, &filled)) == -2)
+		return;
 	if (n <= 0) {
 		if (n == 0)
 			conn_eof(w, c);
@@ -688,6 +937,8 @@ conn_readable(struct worker *w, struct conn *c)
 		c->in.len += (size_t)n;
 		conn_input_buffered(w, c);
 		used = before + (size_t)n - c->in.len;
+		if (filled)
+			conn_ring_widen(w, c);
 	}
 	conn_after_input(w, c, used > 0);
 }
@@ -753,11 +1004,16 @@ conn_event(struct worker *w, struct conn *c, uint32_t events)
 		else if (events & (EPOLLHUP | EPOLLERR))
 			c->flags |= CONN_DEAD;	/* gone; nobody will read */
 	}
-	if (conn_finished(w, c)) {
+	if (conn_finished(w, c))
 		conn_close(w, c);
-		return;
-	}
-	conn_update_events(w, c);
+	else
+		conn_update_events(w, c);
+#ifdef EKKO_COUNT_COPIES
+	atomic_store_explicit(&w->slot->copied[BUF_COPY_IN],
+	    buf_copied[BUF_COPY_IN], memory_order_relaxed);
+	atomic_store_explicit(&w->slot->copied[BUF_COPY_OUT],
+	    buf_copied[BUF_COPY_OUT], memory_order_relaxed);
+#endif
 }
 
 /*

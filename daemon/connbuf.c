@@ -12,6 +12,7 @@
  * costs nothing until its bytes come, and one over max_frame costs
  * nothing at all (the framer rejects it).
  */
+#include <sys/uio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,104 @@ connbuf_release(struct worker *w, struct buf *b)
 	b->off = b->len = b->cap = 0;
 }
 
+/* ---- the input buffer as a ring ---- */
+
+/*
+ * An input buffer is also a ring: its bytes run from off to the end of
+ * the block and go on at its start.  A frame then waits where it
+ * arrived while those after it are read and answered, and nothing is
+ * moved to make room; only a frame larger than the block moves it, to a
+ * larger one.
+ */
+
+/* How many of b's bytes lie before the wrap (all of them if none). */
+size_t
+connbuf_ring_first(const struct buf *b)
+{
+	return b->off + b->len > b->cap ? b->cap - b->off : b->len;
+}
+
+/* Drop n bytes from the head of ring b. */
+void
+connbuf_ring_consume(struct buf *b, size_t n)
+{
+	if (n >= b->len) {
+		b->off = b->len = 0;
+		return;
+	}
+	b->off += n;
+	if (b->off >= b->cap)
+		b->off -= b->cap;
+	b->len -= n;
+}
+
+/*
+ * The free space of ring b in order (after the tail, then before the
+ * head), at most max bytes: iovecs for readv, and how many.
+ */
+int
+connbuf_ring_space(const struct buf *b, struct iovec *iov, size_t max)
+{
+	size_t end = b->off + b->len, n;
+	int cnt = 0;
+
+	if (end >= b->cap) {
+		n = b->cap - b->len;
+		iov[cnt].iov_base = b->data + end - b->cap;
+		iov[cnt++].iov_len = n < max ? n : max;
+		return cnt;
+	}
+	n = b->cap - end;
+	iov[cnt].iov_base = b->data + end;
+	iov[cnt++].iov_len = n < max ? n : max;
+	max -= iov[0].iov_len;
+	if (max > 0 && b->off > 0) {
+		iov[cnt].iov_base = b->data;
+		iov[cnt++].iov_len = b->off < max ? b->off : max;
+	}
+	return cnt;
+}
+
+/* Copy ring b's bytes, in order, to dst (a block being moved to). */
+void
+connbuf_ring_copy(const struct buf *b, uint8_t *dst)
+{
+	size_t n1 = connbuf_ring_first(b);
+
+	if (b->len == 0)
+		return;
+	memcpy(dst, b->data + b->off, n1);
+	if (b->len > n1)
+		memcpy(dst + n1, b->data, b->len - n1);
+	BUF_COPIED(BUF_COPY_IN, b->len);
+}
+
+/* The first n (<= b->len) bytes of ring b, copied out (a header). */
+void
+connbuf_ring_peek(const struct buf *b, uint8_t *dst, size_t n)
+{
+	size_t n1 = connbuf_ring_first(b);
+
+	if (n <= n1) {
+		memcpy(dst, b->data + b->off, n);
+		return;
+	}
+	memcpy(dst, b->data + b->off, n1);
+	memcpy(dst + n1, b->data, n - n1);
+}
+
+/*
+ * Make ring b one run of bytes from its start, in a block of the same
+ * size (a frame across the wrap that must be seen whole).
+ */
+int
+connbuf_linearize(struct worker *w, struct buf *b)
+{
+	if (b->off + b->len <= b->cap)
+		return 0;
+	return connbuf_reserve(w, b, b->cap - b->len, b->cap);
+}
+
 /*
  * Room for n more bytes in b, moving to a larger block if needed: twice
  * the old one (amortized O(n) copying however the bytes trickle in),
@@ -124,10 +223,12 @@ connbuf_reserve(struct worker *w, struct buf *b, size_t n, size_t upto)
 {
 	struct buf nb = { 0 };
 	size_t want = 2 * b->cap;
+	int wrapped = b->data != NULL && b->off + b->len > b->cap;
 
-	if (b->data != NULL && buf_room(b) >= n)
+	/* a ring that wraps has no room after its tail: a new block */
+	if (b->data != NULL && !wrapped && buf_room(b) >= n)
 		return 0;
-	if (b->data != NULL && b->cap - b->len >= n) {
+	if (b->data != NULL && !wrapped && b->cap - b->len >= n) {
 		buf_compact(b);
 		return 0;
 	}
@@ -141,8 +242,7 @@ connbuf_reserve(struct worker *w, struct buf *b, size_t n, size_t upto)
 	w->mem_held += b->cap;
 	if (nb.data == NULL)
 		return nb.cap == 0 ? -2 : -1;
-	if (b->len > 0)
-		memcpy(nb.data, buf_head(b), b->len);
+	connbuf_ring_copy(b, nb.data);
 	nb.len = b->len;
 	connbuf_release(w, b);
 	connbuf_trim_pool(w, 0);	/* the old block pooled: still within */

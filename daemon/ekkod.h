@@ -5,6 +5,7 @@
 #define EKKOD_H
 
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -264,6 +265,9 @@ struct sb_slot {
 	_Atomic uint64_t	 bytes_in;
 	_Atomic uint64_t	 bytes_out;
 	_Atomic uint64_t	 errors[ERR_NKINDS];
+#ifdef EKKO_COUNT_COPIES
+	_Atomic uint64_t	 copied[2];	/* buf_copied, published */
+#endif
 	/*
 	 * Connections this worker holds or is admitting.  The global figure
 	 * is the sum over slots, so a worker's death (its slot is zeroed on
@@ -686,6 +690,12 @@ uint8_t	*connbuf_alloc(struct worker *, size_t, size_t *);
 void	 connbuf_release(struct worker *, struct buf *);
 int	 connbuf_reserve(struct worker *, struct buf *, size_t, size_t);
 void	 connbuf_release_pool(struct worker *);
+size_t	 connbuf_ring_first(const struct buf *);
+void	 connbuf_ring_consume(struct buf *, size_t);
+int	 connbuf_ring_space(const struct buf *, struct iovec *, size_t);
+void	 connbuf_ring_copy(const struct buf *, uint8_t *);
+void	 connbuf_ring_peek(const struct buf *, uint8_t *, size_t);
+int	 connbuf_linearize(struct worker *, struct buf *);
 size_t	 connbuf_frame_end(const struct framer *, const uint8_t *, size_t);
 size_t	 connbuf_in_limit(const struct framer *, const uint8_t *,
 	    size_t);
@@ -702,7 +712,7 @@ void	 metrics_observe(struct worker *, int, uint64_t);
 /* ---- service.c ---- */
 
 int	 service_handle(struct worker *, struct conn *, const uint8_t *,
-	    size_t);
+	    size_t, struct iovec *);
 void	 service_too_large(struct worker *, struct conn *);
 
 #endif

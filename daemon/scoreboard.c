@@ -479,6 +479,31 @@ sb_format_global(char *buf, size_t len, size_t off, uint64_t now)
 	return off;
 }
 
+/*
+ * Bytes moved in user space (a -DEKKO_COUNT_COPIES build only; workers
+ * gone are not counted): what bench-extra divides by requests_total.
+ */
+static size_t
+sb_format_copies(char *buf, size_t len, size_t off)
+{
+#ifdef EKKO_COUNT_COPIES
+	uint64_t in = 0, out = 0;
+	int i;
+
+	for (i = 0; i < SB_SLOTS; i++) {
+		in += LOAD(sb->slot[i].copied[BUF_COPY_IN]);
+		out += LOAD(sb->slot[i].copied[BUF_COPY_OUT]);
+	}
+	off = sb_line(buf, len, off, "bytes_copied_in %llu\n"
+	    "bytes_copied_out %llu\n", (unsigned long long)in,
+	    (unsigned long long)out);
+#else
+	(void)buf;
+	(void)len;
+#endif
+	return off;
+}
+
 /* The STATS text: global keys, then worker.SLOT.key for each worker. */
 size_t
 scoreboard_format(char *buf, size_t len)
@@ -488,6 +513,7 @@ scoreboard_format(char *buf, size_t len)
 	int i;
 
 	off = sb_format_global(buf, len, 0, now);
+	off = sb_format_copies(buf, len, off);
 	for (i = 0; i < SB_SLOTS; i++)
 		if (LOAD(sb->slot[i].state) != WS_FREE)
 			off = sb_format_slot(buf, len, off, i, now);

@@ -5,6 +5,7 @@
  * leave with one write per batch (conn.c).  The buffer grows to its high
  * water mark once and is reused, so a request allocates nothing.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include "util.h"
 
 #define STATS_MAX	(256 * 1024)
+#define SERVICE_REF_MIN	1024	/* ECHO payloads sent from the request */
 
 /* Append raw bytes to the reply; on out-of-memory the reply is cut. */
 static void
@@ -145,9 +147,38 @@ service_bad(struct worker *w, struct conn *c, int k, const char *msg)
 	service_error(w, c, msg);
 }
 
+/*
+ * A large ECHO is answered from the request's own bytes: only a binary
+ * reply's header is built; the payload (in text, with the delimiter
+ * that follows it in the request) is left where it lies, in *ref, for
+ * conn.c to send after the replies before it.  Small ones are copied:
+ * for a few bytes that is cheaper than one more piece to send.
+ */
+static int
+service_echo_ref(struct worker *w, struct conn *c, const struct proto_req *r,
+    struct iovec *ref)
+{
+	const struct framer *f = &c->l->framer;
+	uint8_t hdr[PROTO_HDR];
+
+	if (ref == NULL || r->arglen < SERVICE_REF_MIN)
+		return 0;
+	if (f->kind == FRAMING_LENGTH) {
+		proto_put_header(hdr, PROTO_ECHO | PROTO_REPLY, r->arglen);
+		service_put(w, hdr, sizeof(hdr));
+		ref->iov_len = r->arglen;
+	} else if (memcmp(r->arg + r->arglen, f->delim, f->delim_len) == 0)
+		ref->iov_len = r->arglen + f->delim_len;
+	else
+		return 0;	/* "\r\n" ending a "\n" line: reply built */
+	ref->iov_base = (void *)(uintptr_t)r->arg;
+	return 1;
+}
+
 /* Answer one parsed request; 0 when the connection is to close. */
 static int
-service_dispatch(struct worker *w, struct conn *c, const struct proto_req *r)
+service_dispatch(struct worker *w, struct conn *c, const struct proto_req *r,
+    struct iovec *ref)
 {
 	int bin = c->l->framer.kind == FRAMING_LENGTH;
 
@@ -159,6 +190,8 @@ service_dispatch(struct worker *w, struct conn *c, const struct proto_req *r)
 			service_line(w, c, "PONG", 4);
 		return 1;
 	case PROTO_ECHO:
+		if (service_echo_ref(w, c, r, ref))
+			return 1;
 		if (bin)
 			service_reply(w, PROTO_ECHO | PROTO_REPLY, r->arg,
 			    r->arglen);
@@ -182,11 +215,13 @@ service_dispatch(struct worker *w, struct conn *c, const struct proto_req *r)
 
 /*
  * Answer one complete frame (length header or delimiter included);
- * returns 0 when the connection is to close after the replies.
+ * returns 0 when the connection is to close after the replies.  When
+ * ref is not NULL a large ECHO may leave its payload in the request,
+ * ref->iov_len > 0 (service_echo_ref).
  */
 int
 service_handle(struct worker *w, struct conn *c, const uint8_t *p,
-    size_t n)
+    size_t n, struct iovec *ref)
 {
 	struct proto_req r;
 	char msg[64];
@@ -208,7 +243,7 @@ service_handle(struct worker *w, struct conn *c, const uint8_t *p,
 		service_bad(w, c, ERR_UNKNOWN_OP, msg);
 		return 1;
 	}
-	return service_dispatch(w, c, &r);
+	return service_dispatch(w, c, &r, ref);
 }
 
 /* The reply owed for a frame over max_frame, before the close. */

@@ -14,9 +14,16 @@ bench: all
 	@sh mk/deps.sh bench
 	BUILD=$(BUILD) bash bench/run.sh
 
-bench-extra: all
+bench-extra: all bench-copies-build
 	@sh mk/deps.sh bench
 	BUILD=$(BUILD) bash bench/extra.sh
 
 bench-scale: all
 	BUILD=$(BUILD) bash bench/scale.sh
+
+# An ekkod that counts the bytes it copies in user space (STATS
+# bytes_copied_in, bytes_copied_out), for bench-extra; its own folder.
+.PHONY: bench-copies-build
+bench-copies-build:
+	$(MAKE) BUILD=$(BUILD)/copies OPT="$(OPT) -DEKKO_COUNT_COPIES" \
+	    $(BUILD)/copies/ekkod $(BUILD)/copies/ekko
