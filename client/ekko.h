@@ -100,6 +100,10 @@ int		 stats_info_main(struct target *, int, char **);
 /* raw.c */
 int		 raw_main(struct target *, int, char **);
 
+/* drain.c */
+int		 drain_main(struct target *, int, char **);
+int		 drain_undrain_main(struct target *, int, char **);
+
 /* bench.c */
 int		 bench_main(struct target *, int, char **);
 

@@ -32,6 +32,8 @@ static const struct cmd cmds[] = {
 	    "[-c conns] [-n requests | -d seconds] [-P pipeline]\n"
 	    "\t [-s size] [-r rate] [--framing F] [--cpu N] [--json]" },
 	{ "raw", raw_main, EKKO_PORT_ECHO, "" },
+	{ "drain", drain_main, EKKO_PORT_COMMAND, "" },
+	{ "undrain", drain_undrain_main, EKKO_PORT_COMMAND, "" },
 };
 
 static const char ekko_synopsis[] =

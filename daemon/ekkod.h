@@ -27,7 +27,8 @@
 
 enum mode {
 	MODE_ECHO,
-	MODE_COMMAND
+	MODE_COMMAND,
+	MODE_AGENT		/* haproxy agent-check: one line, close */
 };
 
 struct listener_conf {
@@ -76,6 +77,7 @@ struct config {
 	char			 pidfile[CONF_STR];
 	int			 shutdown_timeout;
 	int			 worker_timeout;
+	int			 drain_delay;	/* lame duck before QUIT */
 	int			 log_facility;
 	int			 log_level;
 	char			 log_ident[CONF_STR];
@@ -141,7 +143,9 @@ enum sig_action {
 	SIG_ACT_MORE,
 	SIG_ACT_FEWER,
 	SIG_ACT_CHILD,
-	SIG_ACT_UPGRADE
+	SIG_ACT_UPGRADE,
+	SIG_ACT_DRAIN,
+	SIG_ACT_UNDRAIN
 };
 
 int		 sig_from_name(const char *);
@@ -272,6 +276,7 @@ struct scoreboard {
 	uint64_t		 perip_key[2];
 	struct sb_totals	 retired;	/* from workers gone */
 	_Atomic int		 slots_hi;	/* highest slot used + 1 */
+	_Atomic int		 lameduck;	/* enum lameduck (lameduck.c) */
 	_Alignas(128) _Atomic uint64_t conns_rejected;
 	_Alignas(128) struct sb_slot slot[SB_SLOTS];
 };
@@ -299,6 +304,27 @@ uint64_t	 scoreboard_conns_active(void);
 const char	*scoreboard_state_name(int);
 const char	*scoreboard_err_name(int);
 size_t		 scoreboard_format(char *, size_t);
+
+/* ---- lameduck.c ---- */
+
+/*
+ * The daemon's answer to load balancers, one word in the scoreboard.
+ * The master sets it on signals and stops; a DRAIN request changes it
+ * with a compare-and-swap, which cannot undo a stop.
+ */
+enum lameduck {
+	LD_SERVING,		/* take new clients */
+	LD_DRAINING,		/* lame duck asked for: -s drain, DRAIN */
+	LD_QUITTING,		/* lame duck of a graceful stop (drain_delay) */
+	LD_DOWN			/* stopping: listeners closing */
+};
+
+int		 lameduck_get(void);
+int		 lameduck_draining(void);
+int		 lameduck_enter(void);
+int		 lameduck_leave(void);
+void		 lameduck_stop(int);
+const char	*lameduck_word(void);
 
 /* ---- perip.c ---- */
 
@@ -382,6 +408,7 @@ struct master {
 	struct ev		 ev;
 	int			 stopping;	/* 0, 'T' or 'Q' */
 	uint64_t		 stop_deadline;
+	uint64_t		 quit_at;	/* drain_delay ends: QUIT then */
 	int			 fast_deaths;
 	int			 throttled;
 	int			 pidfd;
@@ -554,6 +581,11 @@ size_t	 connbuf_in_limit(const struct framer *, const uint8_t *,
 	    size_t);
 size_t	 connbuf_read_room(const struct worker *, const struct buf *,
 	    const struct buf *);
+
+/* ---- agent.c ---- */
+
+size_t	 agent_line(char *, size_t, long);
+void	 agent_answer(struct worker *, int);
 
 /* ---- service.c ---- */
 

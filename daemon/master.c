@@ -295,9 +295,15 @@ master_stop(struct master *m, int how)
 
 	if (m->stopping == 'T' || (m->stopping == how))
 		return;
-	log_info("%s stop requested", how == 'T' ? "fast" : "graceful");
-	if (!m->handed_over)
+	if (m->quit_at != 0 && how == 'Q')
+		log_info("graceful stop: drain_delay over, closing listeners");
+	else
+		log_info("%s stop requested", how == 'T' ? "fast" :
+		    "graceful");
+	if (m->quit_at == 0 && !m->handed_over)
 		sdnotify("STOPPING=1");
+	m->quit_at = 0;
+	lameduck_stop(LD_DOWN);
 	if (m->next_cf != NULL)
 		master_rollback(m, "stop requested");
 	upgrade_abort(m, "stop requested");
@@ -312,6 +318,42 @@ master_stop(struct master *m, int how)
 			m->w[i].kill_ms = m->stop_deadline;
 		}
 	}
+}
+
+/*
+ * QUIT: a graceful stop, after drain_delay seconds of lame duck in
+ * which every listener still accepts and serves while the balancers
+ * (told "drain") move their new clients elsewhere.
+ */
+static void
+master_quit(struct master *m)
+{
+	if (m->stopping || m->quit_at != 0)
+		return;
+	if (m->cf->drain_delay == 0) {
+		master_stop(m, 'Q');
+		return;
+	}
+	log_info("graceful stop requested: lame duck for %d s first",
+	    m->cf->drain_delay);
+	if (!m->handed_over)
+		sdnotify("STOPPING=1");
+	lameduck_stop(LD_QUITTING);
+	m->quit_at = m->now + (uint64_t)m->cf->drain_delay * 1000;
+}
+
+/* -s drain / -s undrain: lame duck on or off, not during a stop. */
+static void
+master_lameduck(struct master *m, int on)
+{
+	int r = on ? lameduck_enter() : lameduck_leave();
+
+	if (r == -1)
+		log_warnx("lame duck: undrain from pid %d ignored: stopping",
+		    (int)m->requester);
+	else if (r == 1)
+		log_info("lame duck: %s (signal from pid %d)",
+		    lameduck_word(), (int)m->requester);
 }
 
 /*
@@ -489,7 +531,13 @@ master_signals(struct master *m)
 			master_stop(m, 'T');
 			break;
 		case SIG_ACT_QUIT:
-			master_stop(m, 'Q');
+			master_quit(m);
+			break;
+		case SIG_ACT_DRAIN:
+			master_lameduck(m, 1);
+			break;
+		case SIG_ACT_UNDRAIN:
+			master_lameduck(m, 0);
 			break;
 		case SIG_ACT_STATS:
 			master_log_stats();
@@ -552,6 +600,8 @@ master_tick(struct master *m)
 	spawn_reap(m);
 	master_watchdog(m);
 	upgrade_tick(m);
+	if (m->quit_at != 0 && m->now >= m->quit_at)
+		master_stop(m, 'Q');
 	if (!m->stopping) {
 		spawn_backoff_tick(m);
 		master_reload_tick(m);

@@ -281,8 +281,9 @@ sb_format_global(char *buf, size_t len, size_t off, uint64_t now)
 	    (unsigned long long)LOAD(sb->conns_rejected),
 	    (unsigned long long)req, (unsigned long long)bin,
 	    (unsigned long long)bout);
-	off = sb_line(buf, len, off, "version %s\nupgrades %llu\n",
-	    EKKO_VERSION, (unsigned long long)LOAD(sb->upgrades));
+	off = sb_line(buf, len, off, "version %s\nupgrades %llu\n"
+	    "draining %d\n", EKKO_VERSION,
+	    (unsigned long long)LOAD(sb->upgrades), lameduck_draining());
 	for (k = 0; k < ERR_NKINDS; k++) {
 		SUM(errors[k], e);
 		off = sb_line(buf, len, off, "errors_%s %llu\n", err_names[k],
