@@ -18,14 +18,14 @@ STATS_GLOBAL="uptime pid generation workers_configured workers_running
     bytes_out errors_frame_too_large errors_timeout_idle
     errors_timeout_frame errors_timeout_write errors_denied
     errors_forbidden errors_unknown_op errors_max_connections
-    errors_per_ip errors_empty_frame errors_memory errors_proxy"
+    errors_per_ip errors_empty_frame errors_memory errors_proxy draining"
 STATS_WORKER="pid generation state accepted connections_active requests
     bytes_in bytes_out heartbeat_age respawns last_exit"
 WORKER_STATES="starting serving draining backoff"
 
-SIGNALS="HUP TERM INT QUIT USR1 TTIN TTOU USR2"
+SIGNALS="HUP TERM INT QUIT USR1 TTIN TTOU USR2 RTMIN+1 RTMIN+2"
 OPTIONS="c f t s V h"
-SIGNAL_NAMES="reload upgrade stop quit stats"
+SIGNAL_NAMES="reload upgrade stop quit stats drain undrain"
 
 # The words in $2 that file $1 lacks (as whole words).
 missing_words() {
