@@ -25,10 +25,15 @@ agent_line(char *buf, size_t len, long max_connections)
 
 	switch (lameduck_get()) {
 	case LD_SERVING:
+		/*
+		 * Rounded up: haproxy scales the server's weight by it and
+		 * truncates, so 99% of the default weight 1 would be 0, a
+		 * drain.  0% likewise would stop it sending: drain's job.
+		 */
 		freepct = active >= (uint64_t)max_connections ? 0 :
-		    (long)(((uint64_t)max_connections - active) * 100 /
+		    (long)((((uint64_t)max_connections - active) * 100 +
+		    (uint64_t)max_connections - 1) /
 		    (uint64_t)max_connections);
-		/* 0% would make haproxy stop sending, which is drain's job */
 		n = snprintf(buf, len, "up ready %ld%%\n",
 		    freepct < 1 ? 1 : freepct);
 		break;

@@ -280,8 +280,8 @@ backend be
 	option tcp-check
 	tcp-check send "PING\r\n"
 	tcp-check expect string PONG
-	server a 127.0.0.1:$EA send-proxy-v2 check port $TA inter 300ms agent-check agent-port $AA agent-inter 300ms
-	server b 127.0.0.1:$EB send-proxy-v2 check port $TB inter 300ms agent-check agent-port $AB agent-inter 300ms
+	server a 127.0.0.1:$EA weight 100 send-proxy-v2 check port $TA inter 300ms agent-check agent-port $AA agent-inter 300ms
+	server b 127.0.0.1:$EB weight 100 send-proxy-v2 check port $TB inter 300ms agent-check agent-port $AB agent-inter 300ms
 EOF
 	haproxy -db -f "$T/haproxy.cfg" > "$T/haproxy.log" 2>&1 &
 	HAPID=$!
@@ -346,5 +346,86 @@ PY
 	run spread 10
 	echo "$output"
 	[ "$output" = "a=5 b=5" ]
+	stop_fleet
+}
+
+# Stop instance $1 gracefully (QUIT: drain_delay of lame duck, then the
+# graceful stop), wait for it to exit, start it again, and wait until
+# haproxy has it UP.
+restart_instance() {
+	local pid
+	eval "pid=\$PID_$1"
+	"$EKKOD" -c "$T/$1.conf" -s quit
+	wait_for "! kill -0 $pid 2>/dev/null" 150
+	: > "$T/$1.log"
+	start_instance "$1"
+	wait_for '[ "$(ha_status '"$1"')" = UP ]' 100
+}
+
+@test "duck: rolling graceful restart of A then B behind haproxy: no client sees a failure" {
+	start_fleet
+	# clients through haproxy, the whole time: connect, three ECHOs
+	# checked byte for byte, close; each kind of failure counted
+	python3 - "$HP" "$T/load.stop" > "$T/load.out" 2>&1 <<'PY' &
+import os, random, socket, sys, threading, time
+hp, stop = int(sys.argv[1]), sys.argv[2]
+n = {"sessions": 0, "connect": 0, "reset": 0, "wrong": 0, "eof": 0}
+lock = threading.Lock()
+def count(k):
+    with lock:
+        n[k] += 1
+def session(rnd):
+    try:
+        s = socket.create_connection(("127.0.0.1", hp), timeout=5)
+    except OSError:
+        return count("connect")
+    try:
+        f = s.makefile("rb")
+        for i in range(3):
+            msg = "%016x" % rnd.getrandbits(64)
+            s.sendall(("ECHO %s\r\n" % msg).encode())
+            line = f.readline()
+            if not line:
+                sys.stderr.write("%.2f eof at %d\n" % (time.monotonic() - t0, i))
+                return count("eof")
+            if line != (msg + "\n").encode():
+                return count("wrong")
+        count("sessions")
+    except (ConnectionResetError, BrokenPipeError):
+        count("reset")
+    except OSError as e:
+        sys.stderr.write("%.2f %r\n" % (time.monotonic() - t0, e))
+        count("eof")
+    finally:
+        s.close()
+def run(seed):
+    rnd = random.Random(seed)
+    deadline = time.monotonic() + 120
+    while not os.path.exists(stop) and time.monotonic() < deadline:
+        session(rnd)
+        time.sleep(0.01)
+t0 = time.monotonic()
+ts = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join()
+print("sessions=%(sessions)d connect=%(connect)d reset=%(reset)d "
+      "wrong=%(wrong)d eof=%(eof)d" % n)
+PY
+	LOADPID=$!
+	bg_record $LOADPID
+	# the load runs before, during and after
+	wait_for '[ "$(awk '"'"'$1 == "requests_total" { print $2 }'"'"' <("$EKKO" -p "$CA" stats))" -gt 30 ]' 100
+	echo "restart a at $(date +%s.%N)" >> "$T/load.out"
+	restart_instance a
+	echo "restart b at $(date +%s.%N)" >> "$T/load.out"
+	restart_instance b
+	sleep 1
+	touch "$T/load.stop"
+	wait_for "! kill -0 $LOADPID 2>/dev/null" 100
+	cat "$T/load.out" | head -30
+	cat "$T/haproxy.log"
+	grep -Eq "^sessions=[0-9]{2,} connect=0 reset=0 wrong=0 eof=0$" "$T/load.out"
 	stop_fleet
 }
