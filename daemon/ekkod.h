@@ -408,7 +408,7 @@ struct master {
 	struct ev		 ev;
 	int			 stopping;	/* 0, 'T' or 'Q' */
 	uint64_t		 stop_deadline;
-	uint64_t		 quit_at;	/* drain_delay ends: QUIT then */
+	uint64_t		 quit_at;	/* end of drain_delay: stop */
 	int			 fast_deaths;
 	int			 throttled;
 	int			 pidfd;
