@@ -102,6 +102,9 @@ int		 raw_main(struct target *, int, char **);
 
 /* top.c */
 int		 top_main(struct target *, int, char **);
+/* drain.c */
+int		 drain_main(struct target *, int, char **);
+int		 drain_undrain_main(struct target *, int, char **);
 
 /* bench.c */
 int		 bench_main(struct target *, int, char **);

@@ -33,6 +33,8 @@ static const struct cmd cmds[] = {
 	    "\t [-s size] [-r rate] [--framing F] [--cpu N] [--json]" },
 	{ "raw", raw_main, EKKO_PORT_ECHO, "" },
 	{ "top", top_main, EKKO_PORT_COMMAND, "[-i interval] [-n count]" },
+	{ "drain", drain_main, EKKO_PORT_COMMAND, "" },
+	{ "undrain", drain_undrain_main, EKKO_PORT_COMMAND, "" },
 };
 
 static const char ekko_synopsis[] =

@@ -15,6 +15,7 @@ static const struct {
 	{ PROTO_STATS, "STATS" },
 	{ PROTO_INFO, "INFO" },
 	{ PROTO_QUIT, "QUIT" },
+	{ PROTO_DRAIN, "DRAIN" },
 };
 
 #define NOPS (sizeof(proto_ops) / sizeof(proto_ops[0]))

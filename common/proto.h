@@ -3,8 +3,9 @@
  *
  * Binary (length framing): u32 len | u8 op | payload, len counting op and
  * payload.  A reply carries op | 0x80, or PROTO_ERROR with an error text.
- * Text (line framing): PING, ECHO text, STATS, INFO, QUIT; replies PONG,
- * text, "key value" lines then END, BYE, or "ERR message".
+ * Text (line framing): PING, ECHO text, STATS, INFO, QUIT, DRAIN [off];
+ * replies PONG (or "PONG draining"), text, "key value" lines then END,
+ * BYE, "draining" or "serving", or "ERR message".
  */
 #ifndef EKKO_PROTO_H
 #define EKKO_PROTO_H
@@ -17,6 +18,7 @@
 #define PROTO_STATS	0x03
 #define PROTO_INFO	0x04
 #define PROTO_QUIT	0x05
+#define PROTO_DRAIN	0x06	/* lame duck: empty on, "off" off */
 #define PROTO_REPLY	0x80
 #define PROTO_ERROR	0xFF
 

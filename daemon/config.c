@@ -24,7 +24,7 @@
 static key_fn	config_workers, config_log_facility, config_log_level;
 
 static const char *const mode_names[] = { "echo", "command", "metrics",
-    NULL };
+    "agent", NULL };
 /* in the order of enum framing */
 static const char *const framing_names[] = { "raw", "line", "fixed",
     "length", NULL };
@@ -48,6 +48,8 @@ static const struct key keys[] = {
 	{ KEY("pidfile", KEY_STR), CF(pidfile), .def = "\"\"" },
 	{ KEY("shutdown_timeout", KEY_INT), CF(shutdown_timeout),
 	    RANGE(0, 3600), .def = "10" },
+	{ KEY("drain_delay", KEY_INT), CF(drain_delay), RANGE(0, 3600),
+	    .def = "0" },
 	/* Workers beat at least once a second; less than 2 s would race. */
 	{ KEY("worker_timeout", KEY_INT), CF(worker_timeout), RANGE(2, 3600),
 	    .def = "30" },

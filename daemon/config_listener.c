@@ -81,6 +81,25 @@ config_listener_proxy_check(struct cfgctx *x, config_setting_t *g,
 		    "proxy_protocol \"v1\", \"v2\" or \"any\"", where);
 }
 
+/*
+ * An agent answers one line at accept: it has no messages to frame and
+ * no header to wait for, so saying otherwise is a mistake, not a no-op.
+ */
+static void
+config_listener_agent_check(struct cfgctx *x, config_setting_t *g,
+    const char *where, const struct listener_conf *l)
+{
+	if (l->mode != MODE_AGENT)
+		return;
+	if (config_seen(x, "listeners.framing"))
+		config_error(x, g, "%s: mode \"agent\" takes no framing: it "
+		    "writes one line at accept and closes", where);
+	if (l->proxy != PROXY_OFF)
+		config_error(x, g, "%s: mode \"agent\" takes no "
+		    "proxy_protocol: it answers at accept, before any header",
+		    where);
+}
+
 /* Checks across a listener's keys, once all are read. */
 static void
 config_listener_check(struct cfgctx *x, config_setting_t *g,
@@ -113,6 +132,7 @@ config_listener_check(struct cfgctx *x, config_setting_t *g,
 		config_error(x, g, "%s: delimiter is only for framing "
 		    "\"line\"", where);
 	config_listener_proxy_check(x, g, where, l);
+	config_listener_agent_check(x, g, where, l);
 	if (l->address[0] != '\0' && l->port != 0 &&
 	    net_parse_addr(l->address, l->port, &l->addr) == -1)
 		config_error(x, g, "%s: bad address \"%s\"", where,

@@ -32,7 +32,8 @@
 enum mode {
 	MODE_ECHO,
 	MODE_COMMAND,
-	MODE_METRICS		/* HTTP GET /metrics (metrics.c) */
+	MODE_METRICS,		/* HTTP GET /metrics (metrics.c) */
+	MODE_AGENT		/* haproxy agent-check: one line, close */
 };
 
 struct listener_conf {
@@ -81,6 +82,7 @@ struct config {
 	char			 pidfile[CONF_STR];
 	int			 shutdown_timeout;
 	int			 worker_timeout;
+	int			 drain_delay;	/* lame duck before QUIT */
 	int			 log_facility;
 	int			 log_level;
 	char			 log_ident[CONF_STR];
@@ -147,7 +149,9 @@ enum sig_action {
 	SIG_ACT_MORE,
 	SIG_ACT_FEWER,
 	SIG_ACT_CHILD,
-	SIG_ACT_UPGRADE
+	SIG_ACT_UPGRADE,
+	SIG_ACT_DRAIN,
+	SIG_ACT_UNDRAIN
 };
 
 int		 sig_from_name(const char *);
@@ -240,7 +244,7 @@ enum err_kind {
  * sum of the durations.  Bounds in metrics.c.
  */
 #define LAT_BUCKETS	20		/* 19 bounds, 1 us .. 1 s, and +Inf */
-#define LAT_MODES	4		/* enum mode, room for one more */
+#define LAT_MODES	4		/* one per enum mode */
 
 struct sb_hist {
 	_Atomic uint64_t	 bucket[LAT_BUCKETS];
@@ -303,6 +307,7 @@ struct scoreboard {
 	uint64_t		 perip_key[2];
 	struct sb_totals	 retired;	/* from workers gone */
 	_Atomic int		 slots_hi;	/* highest slot used + 1 */
+	_Atomic int		 lameduck;	/* enum lameduck (lameduck.c) */
 	_Alignas(128) _Atomic uint64_t conns_rejected;
 	_Alignas(128) struct sb_slot slot[SB_SLOTS];
 };
@@ -362,7 +367,7 @@ enum sb_global_fig {
 	SBG_WORKERS_RUNNING, SBG_RESPAWNS, SBG_RELOADS, SBG_RELOADS_FAILED,
 	SBG_LAST_RELOAD, SBG_CONNS_ACTIVE, SBG_CONNS_TOTAL,
 	SBG_CONNS_REJECTED, SBG_REQUESTS, SBG_BYTES_IN, SBG_BYTES_OUT,
-	SBG_VERSION, SBG_UPGRADES, SBG_N
+	SBG_VERSION, SBG_UPGRADES, SBG_DRAINING, SBG_N
 };
 
 enum sb_worker_fig {
@@ -378,6 +383,26 @@ void		 scoreboard_global_value(int, uint64_t, struct sb_value *);
 void		 scoreboard_worker_value(int, int, uint64_t, struct sb_value *);
 uint64_t	 scoreboard_errors(int);
 void		 scoreboard_latency(struct sb_hist *);
+/* ---- lameduck.c ---- */
+
+/*
+ * The daemon's answer to load balancers, one word in the scoreboard.
+ * The master sets it on signals and stops; a DRAIN request changes it
+ * with a compare-and-swap, which cannot undo a stop.
+ */
+enum lameduck {
+	LD_SERVING,		/* take new clients */
+	LD_DRAINING,		/* lame duck asked for: -s drain, DRAIN */
+	LD_QUITTING,		/* lame duck of a graceful stop (drain_delay) */
+	LD_DOWN			/* stopping: listeners closing */
+};
+
+int		 lameduck_get(void);
+int		 lameduck_draining(void);
+int		 lameduck_enter(void);
+int		 lameduck_leave(void);
+void		 lameduck_stop(int);
+const char	*lameduck_word(void);
 
 /* ---- perip.c ---- */
 
@@ -494,6 +519,7 @@ struct master {
 	struct ev		 ev;
 	enum stop_mode		 stopping;
 	uint64_t		 stop_deadline;
+	uint64_t		 quit_at;	/* end of drain_delay: stop */
 	int			 fast_deaths;
 	int			 throttled;
 	int			 pidfd;
@@ -708,6 +734,10 @@ int	 metrics_handle(struct worker *, struct conn *, const uint8_t *,
 	    size_t);
 void	 metrics_too_large(struct worker *, struct conn *);
 void	 metrics_observe(struct worker *, int, uint64_t);
+/* ---- agent.c ---- */
+
+size_t	 agent_line(char *, size_t, long);
+void	 agent_answer(struct worker *, int);
 
 /* ---- service.c ---- */
 

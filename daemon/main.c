@@ -34,12 +34,13 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: ekkod [-c FILE] [-f] [-t] "
-	    "[-s reload|upgrade|stop|quit|stats] [-V] [-h]\n"
+	    "[-s reload|upgrade|stop|quit|stats|drain|undrain] [-V] [-h]\n"
 	    "  -c FILE  configuration file (default %s)\n"
 	    "  -f       stay in the foreground, log to stderr too\n"
 	    "  -t       check the configuration and exit\n"
 	    "  -s SIG   signal the running master: reload, upgrade, stop, quit,"
-	    " stats\n"
+	    " stats,\n"
+	    "           drain, undrain (lame duck on, off)\n"
 	    "  -V       print the version\n"
 	    "  -h       this help\n", EKKOD_CONF);
 	exit(status);
@@ -66,7 +67,7 @@ main_options(int argc, char **argv, struct opts *o)
 			if (sig_from_name(optarg) == -1) {
 				fprintf(stderr, "ekkod: -s: unknown signal "
 				    "\"%s\" (reload, upgrade, stop, quit, "
-				    "stats)\n",
+				    "stats, drain, undrain)\n",
 				    optarg);
 				usage(2);
 			}

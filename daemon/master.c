@@ -307,10 +307,15 @@ master_stop(struct master *m, enum stop_mode how)
 {
 	if (m->stopping == STOP_FAST || m->stopping == how)
 		return;
-	log_info("%s stop requested", how == STOP_FAST ? "fast" :
-	    "graceful");
-	if (!m->handed_over)
+	if (m->quit_at != 0 && how == STOP_GRACEFUL)
+		log_info("graceful stop: drain_delay over, closing listeners");
+	else
+		log_info("%s stop requested", how == STOP_FAST ? "fast" :
+		    "graceful");
+	if (m->quit_at == 0 && !m->handed_over)
 		sdnotify("STOPPING=1");
+	m->quit_at = 0;
+	lameduck_stop(LD_DOWN);
 	if (m->next_cf != NULL)
 		master_rollback(m, "stop requested");
 	upgrade_abort(m, "stop requested");
@@ -319,6 +324,42 @@ master_stop(struct master *m, enum stop_mode how)
 	m->stop_deadline = m->now + (how == STOP_FAST ? STOP_GRACE_MS :
 	    (uint64_t)m->cf->shutdown_timeout * 1000 + DRAIN_GRACE_MS);
 	master_tell_all(m, how == STOP_FAST ? CHAN_STOP : CHAN_QUIT);
+}
+
+/*
+ * QUIT: a graceful stop, after drain_delay seconds of lame duck in
+ * which every listener still accepts and serves while the balancers
+ * (told "drain") move their new clients elsewhere.
+ */
+static void
+master_quit(struct master *m)
+{
+	if (m->stopping != STOP_NONE || m->quit_at != 0)
+		return;
+	if (m->cf->drain_delay == 0) {
+		master_stop(m, STOP_GRACEFUL);
+		return;
+	}
+	log_info("graceful stop requested: lame duck for %d s first",
+	    m->cf->drain_delay);
+	if (!m->handed_over)
+		sdnotify("STOPPING=1");
+	lameduck_stop(LD_QUITTING);
+	m->quit_at = m->now + (uint64_t)m->cf->drain_delay * 1000;
+}
+
+/* -s drain / -s undrain: lame duck on or off, not during a stop. */
+static void
+master_lameduck(struct master *m, int on)
+{
+	int r = on ? lameduck_enter() : lameduck_leave();
+
+	if (r == -1)
+		log_warnx("lame duck: undrain from pid %d ignored: stopping",
+		    (int)m->requester);
+	else if (r == 1)
+		log_info("lame duck: %s (signal from pid %d)",
+		    lameduck_word(), (int)m->requester);
 }
 
 /*
@@ -488,7 +529,13 @@ master_signals(struct master *m)
 			master_stop(m, STOP_FAST);
 			break;
 		case SIG_ACT_QUIT:
-			master_stop(m, STOP_GRACEFUL);
+			master_quit(m);
+			break;
+		case SIG_ACT_DRAIN:
+			master_lameduck(m, 1);
+			break;
+		case SIG_ACT_UNDRAIN:
+			master_lameduck(m, 0);
 			break;
 		case SIG_ACT_STATS:
 			master_log_stats();
@@ -547,6 +594,8 @@ master_tick(struct master *m)
 	spawn_reap(m);
 	master_watchdog(m);
 	upgrade_tick(m);
+	if (m->quit_at != 0 && m->now >= m->quit_at)
+		master_stop(m, STOP_GRACEFUL);
 	if (m->stopping == STOP_NONE) {
 		spawn_backoff_tick(m);
 		master_reload_tick(m);

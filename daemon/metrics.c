@@ -216,7 +216,7 @@ mt_latency(struct mtext *t)
 	for (m = 0; m < LAT_MODES; m++) {
 		const char *mode = config_mode_name((enum mode)m);
 
-		if (mode == NULL)
+		if (mode == NULL || m == MODE_AGENT)	/* no requests */
 			continue;
 		for (cum = 0, b = 0; b < LAT_BUCKETS; b++) {
 			cum += h[m].bucket[b];

@@ -274,6 +274,8 @@ const struct sb_fig sb_global_figs[SBG_N] = {
 	[SBG_VERSION] = { "version", FIG_TEXT, NULL, NULL },
 	[SBG_UPGRADES] = { "upgrades", FIG_COUNTER, NULL,
 	    "Binary upgrades this service went through." },
+	[SBG_DRAINING] = { "draining", FIG_GAUGE, NULL,
+	    "1 in lame duck (balancers told to send no more), else 0." },
 };
 
 const struct sb_fig sb_worker_figs[SBW_N] = {
@@ -364,6 +366,9 @@ scoreboard_global_value(int f, uint64_t now, struct sb_value *v)
 		break;
 	case SBG_UPGRADES:
 		v->u = LOAD(sb->upgrades);
+		break;
+	case SBG_DRAINING:
+		v->u = (uint64_t)lameduck_draining();
 		break;
 	}
 }

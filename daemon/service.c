@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "ekkod.h"
@@ -175,6 +176,47 @@ service_echo_ref(struct worker *w, struct conn *c, const struct proto_req *r,
 	return 1;
 }
 
+/*
+ * DRAIN: lame duck on (no argument) or off ("off"); the reply is the
+ * state that holds after it.  An "off" during a stop is an error: the
+ * stop's lame duck lasts until the exit.
+ */
+static void
+service_drain(struct worker *w, struct conn *c, const struct proto_req *r)
+{
+	const char *word;
+	int off = r->arglen == 3 && strncasecmp((const char *)r->arg, "off",
+	    3) == 0, changed;
+
+	if (r->arglen > 0 && !off) {
+		service_bad(w, c, ERR_UNKNOWN_OP, "DRAIN takes nothing or "
+		    "\"off\"");
+		return;
+	}
+	if ((changed = off ? lameduck_leave() : lameduck_enter()) == -1) {
+		service_error(w, c, "stopping: lame duck holds until exit");
+		return;
+	}
+	word = lameduck_word();
+	if (changed)
+		log_info("lame duck: %s (DRAIN%s on port %d)", word,
+		    off ? " off" : "", c->l->port);
+	if (c->l->framer.kind == FRAMING_LENGTH)
+		service_reply(w, PROTO_DRAIN | PROTO_REPLY, word, strlen(word));
+	else
+		service_line(w, c, word, strlen(word));
+}
+
+/* The text PING's answer: balancers' health checks read the state. */
+static void
+service_pong_text(struct worker *w, struct conn *c)
+{
+	if (lameduck_draining())
+		service_line(w, c, "PONG draining", 13);
+	else
+		service_line(w, c, "PONG", 4);
+}
+
 /* Answer one parsed request; 0 when the connection is to close. */
 static int
 service_dispatch(struct worker *w, struct conn *c, const struct proto_req *r,
@@ -187,7 +229,7 @@ service_dispatch(struct worker *w, struct conn *c, const struct proto_req *r,
 		if (bin)
 			service_reply(w, PROTO_PING | PROTO_REPLY, "PONG", 4);
 		else
-			service_line(w, c, "PONG", 4);
+			service_pong_text(w, c);
 		return 1;
 	case PROTO_ECHO:
 		if (service_echo_ref(w, c, r, ref))
@@ -202,6 +244,10 @@ service_dispatch(struct worker *w, struct conn *c, const struct proto_req *r,
 	case PROTO_INFO:
 		if (service_admin_ok(w, c))
 			service_report(w, c, r->op);
+		return 1;
+	case PROTO_DRAIN:
+		if (service_admin_ok(w, c))
+			service_drain(w, c, r);
 		return 1;
 	case PROTO_QUIT:
 		if (bin)

@@ -12,8 +12,16 @@
 #include "ekkod.h"
 #include "util.h"
 
+/*
+ * Lame duck on and off take two realtime signals: every classic one is
+ * taken or means something else to someone (WINCH comes from a terminal
+ * resize of "ekkod -f").  SIGRTMIN is not a constant, so the table holds
+ * the offset, resolved by sig_no().
+ */
+#define SIG_RT(n)	(-(n))
+
 static const struct {
-	int		 signo;
+	int		 signo;		/* or SIG_RT(offset from SIGRTMIN) */
 	const char	*name;		/* for ekkod -s */
 	enum sig_action	 action;
 } sigtab[] = {
@@ -26,7 +34,17 @@ static const struct {
 	{ SIGTTOU, NULL, SIG_ACT_FEWER },
 	{ SIGCHLD, NULL, SIG_ACT_CHILD },
 	{ SIGUSR2, "upgrade", SIG_ACT_UPGRADE },
+	{ SIG_RT(1), "drain", SIG_ACT_DRAIN },
+	{ SIG_RT(2), "undrain", SIG_ACT_UNDRAIN },
 };
+
+/* The signal number of row i of the table. */
+static int
+sig_no(size_t i)
+{
+	return sigtab[i].signo < 0 ? SIGRTMIN - sigtab[i].signo :
+	    sigtab[i].signo;
+}
 
 /* The signal "ekkod -s NAME" sends; -1 for an unknown name. */
 int
@@ -36,7 +54,7 @@ sig_from_name(const char *name)
 
 	for (i = 0; i < nitems(sigtab); i++)
 		if (sigtab[i].name != NULL && strcmp(sigtab[i].name, name) == 0)
-			return sigtab[i].signo;
+			return sig_no(i);
 	return -1;
 }
 
@@ -47,7 +65,7 @@ sig_action_of(int signo)
 	size_t i;
 
 	for (i = 0; i < nitems(sigtab); i++)
-		if (sigtab[i].signo == signo)
+		if (sig_no(i) == signo)
 			return sigtab[i].action;
 	return SIG_ACT_NONE;
 }
@@ -59,7 +77,10 @@ sig_name(int signo)
 	const char *abbrev = sigabbrev_np(signo);
 	static char buf[32];
 
-	snprintf(buf, sizeof(buf), "SIG%s", abbrev ? abbrev : "?");
+	if (signo > SIGRTMIN && signo <= SIGRTMAX)
+		snprintf(buf, sizeof(buf), "SIGRTMIN+%d", signo - SIGRTMIN);
+	else
+		snprintf(buf, sizeof(buf), "SIG%s", abbrev ? abbrev : "?");
 	return buf;
 }
 
@@ -71,7 +92,7 @@ sig_master_set(sigset_t *set)
 
 	sigemptyset(set);
 	for (i = 0; i < nitems(sigtab); i++)
-		sigaddset(set, sigtab[i].signo);
+		sigaddset(set, sig_no(i));
 }
 
 /* Block the master's signals: done before fork, so no child races. */
@@ -118,8 +139,8 @@ sig_worker_setup(void)
 	size_t i;
 
 	for (i = 0; i < nitems(sigtab); i++)
-		if (sigtab[i].signo != SIGTERM && sigtab[i].signo != SIGCHLD)
-			signal(sigtab[i].signo, SIG_IGN);
+		if (sig_no(i) != SIGTERM && sig_no(i) != SIGCHLD)
+			signal(sig_no(i), SIG_IGN);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);

@@ -193,7 +193,7 @@ upgrade_start(struct master *m)
 	pid_t pid;
 
 	const char *busy = m->up.pid != 0 ? "an upgrade is already in "
-	    "progress" : m->stopping != STOP_NONE ? "the master is stopping" :
+	    "progress" : m->stopping != STOP_NONE || m->quit_at ? "the master is stopping" :
 	    m->next_cf != NULL ? "a reload is in progress" : NULL;
 
 	if (busy != NULL) {

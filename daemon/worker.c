@@ -244,6 +244,10 @@ worker_admit(struct worker *w, struct listener_conf *l, int fd,
 		    l);
 		return;
 	}
+	if (l->mode == MODE_AGENT) {
+		agent_answer(w, fd);	/* one line and closed: no limit */
+		return;
+	}
 	if (scoreboard_conn_take(w->slot, lim->max_connections) == -1) {
 		worker_refuse(w, fd, ERR_MAX_CONNECTIONS,
 		    "max_connections reached", peer, l);
@@ -430,6 +434,17 @@ worker_accept_one(struct worker *w, struct wlisten *wl)
 }
 
 /*
+ * An agent listener stays open through a graceful stop, answering
+ * "down" until this worker exits: a balancer asking then is told, not
+ * refused (which haproxy would not count against the server).
+ */
+static int
+worker_agent_kept(const struct worker *w, const struct wlisten *wl)
+{
+	return wl->l->mode == MODE_AGENT && w->draining == DRAIN_QUIT;
+}
+
+/*
  * A listener is readable: accept a batch, going to the back of the
  * queue every few accepts.  Only for a listener still watched: an event
  * of this same wake-up may have been for one a drain closed since.
@@ -440,7 +455,8 @@ worker_accept(struct worker *w, struct wlisten *wl)
 	int i;
 
 	for (i = 0; i < ACCEPT_BATCH; i++) {
-		if (!w->accepting || w->draining || wl->fd == -1)
+		if (wl->fd == -1 || ((!w->accepting || w->draining) &&
+		    !worker_agent_kept(w, wl)))
 			return;
 		if (worker_accept_one(w, wl) == -1)
 			return;
@@ -469,7 +485,11 @@ worker_drain(struct worker *w, enum drain_mode how)
 			while (w->lst[i].own && w->lst[i].fd != -1 &&
 			    worker_accept_one(w, &w->lst[i]) == 0)
 				;
-			worker_listen_close(w, &w->lst[i]);
+			if (!worker_agent_kept(w, &w->lst[i]))
+				worker_listen_close(w, &w->lst[i]);
+			else if (w->lst[i].fd != -1)
+				ev_add(&w->ev, w->lst[i].fd, EPOLLIN,
+				    &w->lst[i]);
 		}
 		w->drain_deadline = w->now +
 		    (uint64_t)w->cf->shutdown_timeout * 1000;

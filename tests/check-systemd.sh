@@ -462,6 +462,8 @@ t_stop() {
 	ev "systemctl stop: $(( (t1 - t0) / 1000000 )) ms, Result=$(prop ekkod Result), $(journal | tail -n 3 | tr '\n' '|')"
 	[ $(( (t1 - t0) / 1000000 )) -lt 5000 ] || ok=1
 	[ "$(prop ekkod Result)" = success ] || ok=1
+	journal | grep -q "graceful stop requested" ||
+	    { ev "systemctl stop was not a graceful stop (QUIT)"; ok=1; }
 	[ -z "$(in_ct pgrep -x ekkod)" ] || { ev "ekkod left running"; ok=1; }
 	in_ct systemctl start ekkod || ok=1
 	r0=$(restarts)

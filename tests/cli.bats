@@ -56,7 +56,7 @@ golden() {
 @test "-h prints the usage on stdout, exit 0" {
 	run --separate-stderr "$EKKOD" -h
 	[ "$status" -eq 0 ]
-	[[ "${lines[0]}" == "usage: ekkod [-c FILE] [-f] [-t] [-s reload|upgrade|stop|quit|stats] [-V] [-h]" ]]
+	[[ "${lines[0]}" == "usage: ekkod [-c FILE] [-f] [-t] [-s reload|upgrade|stop|quit|stats|drain|undrain] [-V] [-h]" ]]
 	[ -z "$stderr" ]
 }
 
@@ -74,7 +74,7 @@ golden() {
 @test "-s with an unknown signal name: exit 2 naming the valid ones" {
 	run --separate-stderr "$EKKOD" -s bogus -c "$BAD/unknown_key.conf"
 	[ "$status" -eq 2 ]
-	[[ "$stderr" == *'-s: unknown signal "bogus" (reload, upgrade, stop, quit, stats)'* ]]
+	[[ "$stderr" == *'-s: unknown signal "bogus" (reload, upgrade, stop, quit, stats, drain, undrain)'* ]]
 }
 
 # ---- -t ----

@@ -18,9 +18,9 @@ STATS_GLOBAL=$(awk '$1 == "global" { print $2 }' "$STATS_KEYS")
 STATS_WORKER=$(awk '$1 == "worker" { print $2 }' "$STATS_KEYS")
 WORKER_STATES=$(awk '$1 == "state" { print $2 }' "$STATS_KEYS")
 
-SIGNALS="HUP TERM INT QUIT USR1 TTIN TTOU USR2"
+SIGNALS="HUP TERM INT QUIT USR1 TTIN TTOU USR2 RTMIN+1 RTMIN+2"
 OPTIONS="c f t s V h"
-SIGNAL_NAMES="reload upgrade stop quit stats"
+SIGNAL_NAMES="reload upgrade stop quit stats drain undrain"
 
 # The words in $2 that file $1 lacks (as whole words).
 missing_words() {

@@ -128,6 +128,7 @@ check_defaults(const struct config *cf, const char *how, int finished)
 	TAP_OK(cf->pidfile[0] == '\0', "%s: no pidfile", how);
 	TAP_OK(cf->shutdown_timeout == 10, "%s: shutdown_timeout = 10", how);
 	TAP_OK(cf->worker_timeout == 30, "%s: worker_timeout = 30", how);
+	TAP_OK(cf->drain_delay == 0, "%s: drain_delay = 0", how);
 	TAP_OK(cf->log_facility == LOG_DAEMON, "%s: log.facility daemon",
 	    how);
 	TAP_OK(cf->log_level == LOG_INFO, "%s: log.level info", how);
@@ -394,6 +395,7 @@ get_##name(const struct config *cf)					\
 GETTER(workers, cf->workers)
 GETTER(shutdown_timeout, cf->shutdown_timeout)
 GETTER(worker_timeout, cf->worker_timeout)
+GETTER(drain_delay, cf->drain_delay)
 GETTER(max_connections, cf->limits.max_connections)
 GETTER(per_ip_connections, cf->limits.per_ip_connections)
 GETTER(max_frame, cf->limits.max_frame)
@@ -416,6 +418,7 @@ static const struct range ranges[] = {
 	    get_shutdown_timeout },
 	{ "worker_timeout = %ld;", "worker_timeout", 2, 3600,
 	    get_worker_timeout },
+	{ "drain_delay = %ld;", "drain_delay", 0, 3600, get_drain_delay },
 	{ "limits = { max_connections = %ld; };", "limits.max_connections",
 	    1, 10000000, get_max_connections },
 	{ "limits = { per_ip_connections = %ld; };",
@@ -582,7 +585,7 @@ static const struct {
 	    "listeners.[0].port: expected an integer" },
 	{ "listeners = ( { address = \"127.0.0.1\"; port = 7000; mode = "
 	    "\"mirror\"; } );", "listeners.[0].mode: unknown mode \"mirror\" (echo, "
-	    "command, metrics)" },
+	    "command, metrics, agent)" },
 	{ "listeners = ( { address = \"127.0.0.1\"; port = 7000; framing = "
 	    "\"chunked\"; } );", "listeners.[0].framing: unknown framing \"chunked\" (raw, "
 	    "line, fixed, length)" },
@@ -766,6 +769,14 @@ static const struct {
 	const char	*msg;		/* NULL: accepted */
 } rules[] = {
 	{ "mode = \"command\"; framing = \"length\";", NULL },
+	{ "mode = \"agent\";", NULL },
+	{ "mode = \"agent\"; allow = [ \"10.0.0.0/8\" ];", NULL },
+	{ "mode = \"agent\"; framing = \"raw\";", "listeners.[0]: mode "
+	    "\"agent\" takes no framing: it writes one line at accept and "
+	    "closes" },
+	{ "mode = \"agent\"; proxy_protocol = \"v2\"; proxy_allow = "
+	    "[ \"127.0.0.1/32\" ];", "listeners.[0]: mode \"agent\" takes no "
+	    "proxy_protocol: it answers at accept, before any header" },
 	{ "mode = \"command\"; framing = \"line\";", NULL },
 	{ "mode = \"command\"; framing = \"raw\";", "listeners.[0]: mode "
 	    "\"command\" needs framing \"length\" or \"line\", not \"raw\"" },

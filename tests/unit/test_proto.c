@@ -60,7 +60,7 @@ test_binary_ops(void)
 static void
 test_binary_errors(void)
 {
-	static const int unknown[] = { 0x00, 0x06, 0x7f, 0x81, 0xff };
+	static const int unknown[] = { 0x00, 0x07, 0x7f, 0x81, 0xff };
 	uint8_t f[16];
 	struct proto_req r;
 	size_t i;
@@ -122,6 +122,11 @@ test_text(void)
 	    "text: info");
 	TAP_OK(text("Quit", &r) == PROTO_OK && r.op == PROTO_QUIT,
 	    "text: Quit");
+	TAP_OK(text("DRAIN", &r) == PROTO_OK && r.op == PROTO_DRAIN &&
+	    r.arglen == 0, "text: DRAIN");
+	l = "drain off";
+	TAP_OK(text(l, &r) == PROTO_OK && r.op == PROTO_DRAIN &&
+	    arg_is(&r, l, 6, "off"), "text: drain off -> arg \"off\"");
 	l = "ECHO hello world";
 	TAP_OK(text(l, &r) == PROTO_OK && r.op == PROTO_ECHO &&
 	    arg_is(&r, l, 5, "hello world"),
