@@ -491,6 +491,7 @@ struct upgrade_child {
 	int			 statusfd;
 	uint64_t		 seq;		/* the status file's next seq */
 	uint64_t		 upgrades;
+	int			 draining;	/* the old one was a lame duck */
 };
 
 /* The files and links master_main is given, and what it reports. */

@@ -666,6 +666,8 @@ master_main(struct config *cf, struct listen_set *ls,
 	m.owner = m.parent_chan == -1;
 	m.reload_seq = f->parent.seq;
 	atomic_store(&sb->upgrades, f->parent.upgrades);
+	if (f->parent.draining)		/* a new binary is no undrain */
+		lameduck_enter();
 	m.generation = 1;
 	m.target = cf->workers;
 	m.now = m.status_ms = m.watchdog_ms = util_now_ms();

@@ -75,8 +75,10 @@ upgrade_init(int argc, char **argv)
 
 /*
  * Is this process a new master started by an upgrade?  Fills u from
- * EKKOD_UPGRADE ("chan pidfd statusfd seq upgrades") and clears it, so
- * the workers and a later upgrade never see it.
+ * EKKOD_UPGRADE ("chan pidfd statusfd seq upgrades [draining]") and
+ * clears it, so the workers and a later upgrade never see it.  The last
+ * field is optional: a binary that predates the lame duck does not send
+ * it, and one that does not know it reads the first five alone.
  */
 int
 upgrade_child_info(struct upgrade_child *u)
@@ -88,8 +90,8 @@ upgrade_child_info(struct upgrade_child *u)
 	u->chan = u->pidfd = u->statusfd = -1;
 	if (v == NULL)
 		return 0;
-	if (sscanf(v, "%d %d %d %llu %llu", &u->chan, &u->pidfd,
-	    &u->statusfd, &seq, &ups) != 5)
+	if (sscanf(v, "%d %d %d %llu %llu %d", &u->chan, &u->pidfd,
+	    &u->statusfd, &seq, &ups, &u->draining) < 5)
 		fatalx("%s: malformed: \"%s\"", UPGRADE_ENV, v);
 	unsetenv(UPGRADE_ENV);
 	u->seq = seq;
@@ -151,10 +153,11 @@ upgrade_exec(struct master *m, int chan)
 	setenv("LISTEN_PID", num, 1);
 	if (getenv("WATCHDOG_USEC") != NULL)
 		setenv("WATCHDOG_PID", num, 1);
-	snprintf(env, sizeof(env), "%d %d %d %llu %llu", fd + n + 2,
+	snprintf(env, sizeof(env), "%d %d %d %llu %llu %d", fd + n + 2,
 	    hi[n] != -1 ? fd + n : -1, hi[n + 1] != -1 ? fd + n + 1 : -1,
 	    (unsigned long long)m->reload_seq + 1,
-	    (unsigned long long)atomic_load(&sb->upgrades) + 1);
+	    (unsigned long long)atomic_load(&sb->upgrades) + 1,
+	    lameduck_draining());
 	setenv(UPGRADE_ENV, env, 1);
 	sig_unblock_all();
 	if (chdir(start_cwd) == -1)

@@ -310,3 +310,30 @@ still_serving() {
 	wait_gone "$new" 100
 	[ ! -e "$T/ekkod.pid" ]
 }
+
+@test "upgrade: a lame duck stays one across the upgrade (the new master drains too)" {
+	start_master
+	old=$EKKOD_PID
+	run "$BIN" -s drain -c "$T/ekkod.conf"
+	[ "$status" -eq 0 ]
+	wait_for '[ "$(printf "PING\r\n" | timeout 10 python3 \
+	    "$BATS_TEST_DIRNAME/ekkotest.py" roundtrip 127.0.0.1 "$C" 2 |
+	    tr -d "\r")" = "PONG draining" ]'
+	install_bin "$NEXT"
+	upgrade
+	[ "$status" -eq 0 ]
+	new=$(cat "$T/ekkod.pid")
+	echo "$new" >> "$T/pids"
+	[ "$new" != "$old" ]
+	wait_gone "$old" 100
+	[ "$(info_of pid)" = "$new" ]
+	[ "$(printf 'PING\r\n' | timeout 10 python3 \
+	    "$BATS_TEST_DIRNAME/ekkotest.py" roundtrip 127.0.0.1 "$C" 2 |
+	    tr -d '\r')" = "PONG draining" ]
+	echo_ok "still serving"
+	run "$BIN" -s undrain -c "$T/ekkod.conf"
+	[ "$status" -eq 0 ]
+	wait_for '[ "$(printf "PING\r\n" | timeout 10 python3 \
+	    "$BATS_TEST_DIRNAME/ekkotest.py" roundtrip 127.0.0.1 "$C" 2 |
+	    tr -d "\r")" = "PONG" ]'
+}
