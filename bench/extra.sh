@@ -229,6 +229,54 @@ done
 
 stop_all
 
+# ---- PROXY protocol v2 at (e): its cost on connect-echo-close ----
+
+# Requests per second of one (e) run on PORT, with loadgen's extra OPTS
+# (-X: each connection starts with a PROXY v2 header).
+cec_rps()
+{
+	local line
+	line=$("$lg" -p "$1" -P raw -m cec -c 50 -s 64 -d "$xsecs" -W 0.5 \
+	    -C "$ccpu" -B 127.0.4.1 -N 16 ${2:-})
+	field rps "$line"
+}
+
+if [ $have_ekkod = 1 ]; then
+	pp_raw=$(pick_port)
+	pp_v2=$(pick_port)
+	write_ekkod_conf "$tmp/pp.conf" 1 10000 "$pp_raw" "" "" 300 511 \
+	    "$pp_v2"
+	start taskset -c "$scpu" "$ekkod" -f -c "$tmp/pp.conf" \
+	    2>>"$tmp/ekkod.log"
+	wait_port "$pp_raw" 600 && wait_port "$pp_v2" 600
+	# alternate, so that drift of the host hits both alike; medians
+	: >"$tmp/pp.plain"; : >"$tmp/pp.v2"
+	for i in 1 2 3 4 5; do
+		cec_rps "$pp_raw" >>"$tmp/pp.plain"
+		cec_rps "$pp_v2" -X >>"$tmp/pp.v2"
+	done
+	stop_all
+	med() { sort -n "$1" | sed -n 3p; }
+	a=$(med "$tmp/pp.plain"); b=$(med "$tmp/pp.v2")
+	r=$(awk -v a="$a" -v b="$b" 'BEGIN { if (a > 0) printf "%.3f", b / a
+	    else printf "n/a" }')
+	{
+	echo
+	echo "### PROXY protocol v2 at (e)"
+	echo
+	echo "Connect, a PROXY v2 header (28 bytes, as haproxy's" \
+	    "send-proxy-v2), one 64-byte echo, close; 50 at a time; one" \
+	    "worker on the server CPU; median of 5 alternating runs of" \
+	    "${xsecs} s each.  Target: at least 0.95 of the same without PROXY."
+	echo
+	echo "| listener | connections/s | ratio |"
+	echo "|---|---|---|"
+	echo "| raw | $a | 1 |"
+	echo "| raw, proxy_protocol = \"v2\" | $b | $r |"
+	} >>"$tmp/extra.md"
+	echo "bench-extra: (e) with PROXY v2: $b/s against $a/s: $r"
+fi
+
 # ---- 2. heap allocations per request (ekkod under malloccount) ----
 
 # Sum of malloc+calloc+realloc over the counter files of PIDS (a,b,c).

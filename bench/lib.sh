@@ -101,8 +101,12 @@ stop_all()
 write_ekkod_conf()
 {
 	local f=$1 w=$2 mc=$3 raw=$4 len=$5 cmd=$6 idle=${7:-300}
-	local bl=${8:-511} l=""
+	local bl=${8:-511} pp=${9:-} l=""
 	local a='address = "127.0.0.1"'
+	# a raw echo behind the PROXY protocol v2, as haproxy sends it
+	[ -n "$pp" ] && l="$l
+  { $a; port = $pp; mode = \"echo\"; framing = \"raw\";
+    proxy_protocol = \"v2\"; proxy_allow = [ \"127.0.0.0/8\" ]; },"
 	[ -n "$raw" ] && l="$l
   { $a; port = $raw; mode = \"echo\"; framing = \"raw\"; },"
 	[ -n "$len" ] && l="$l

@@ -81,6 +81,7 @@ struct conn {
 	uint64_t	 rseq;		/* reply being read */
 	size_t		 roff;		/* bytes of it read */
 	uint64_t	 tstart;	/* cec: connect time */
+	size_t		 ppleft;	/* -X: PROXY header bytes unsent */
 	uint64_t	*tissue;	/* issue time of each one in flight */
 	uint8_t		*stamps;	/* stamp of each request in flight */
 };
@@ -123,7 +124,19 @@ static struct {
 	int			 ckconc;	/* hold: connects in progress */
 	int			 srvcpu;	/* CPU whose load to report */
 	pid_t			 srvpid;	/* server, to tell others' */
+	int			 proxy;		/* -X: PROXY v2 header first */
 } opt;
+
+/*
+ * -X: every connection starts with this PROXY protocol v2 header (TCP
+ * over IPv4, from 192.0.2.1:4567, the documentation range, to the
+ * server), as haproxy's send-proxy-v2 would; the port is filled in.
+ */
+static uint8_t pp2[28] = {
+	0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54,
+	0x0a, 0x21, 0x11, 0x00, 0x0c, 192, 0, 2, 1, 127, 0, 0, 1,
+	0x11, 0xd7, 0, 0
+};
 
 static struct shape	 req, rep;
 static uint8_t		*pattern;
@@ -317,6 +330,11 @@ conn_send(struct worker *w, struct conn *c)
 	mlen = shape_len(&req);
 	while (c->wseq < c->issued && !c->wblocked) {
 		niov = 0;
+		if (c->ppleft > 0) {
+			w->iov[0].iov_base = pp2 + sizeof(pp2) - c->ppleft;
+			w->iov[0].iov_len = c->ppleft;
+			niov = 1;
+		}
 		off = c->woff;
 		for (seq = c->wseq; seq < c->issued && niov + 4 <= NIOV;
 		    seq++) {
@@ -333,6 +351,12 @@ conn_send(struct worker *w, struct conn *c)
 			if (errno == EINTR)
 				continue;
 			return -1;
+		}
+		if (c->ppleft > 0) {
+			mlen = (size_t)n < c->ppleft ? (size_t)n : c->ppleft;
+			c->ppleft -= mlen;
+			n -= (ssize_t)mlen;
+			mlen = shape_len(&req);
 		}
 		while (n > 0) {
 			if ((size_t)n >= mlen - c->woff) {
@@ -452,6 +476,7 @@ conn_open(struct worker *w, struct conn *c, uint64_t now)
 			goto fail;
 	}
 	w->opened++;
+	c->ppleft = opt.proxy ? sizeof(pp2) : 0;
 	if (opt.mode != M_CEC)
 		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one,
 		    sizeof(one));
@@ -546,6 +571,7 @@ closed_connect(struct worker *w, struct conn *c)
 	}
 	c->fd = fd;
 	c->state = CS_OPEN;
+	c->ppleft = opt.proxy ? sizeof(pp2) : 0;
 	ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 	ev.data.ptr = c;
 	return epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev);
@@ -918,7 +944,7 @@ usage(void)
 	    "usage: loadgen [-a addr] -p port [-P proto] [-m mode] [-c conns]\n"
 	    "    [-k inflight] [-s size] [-d secs] [-W warmup] [-T threads]\n"
 	    "    [-C cpu,...] [-S srvcpu] [-Q srvpid] [-B srcaddr -N nsrc]\n"
-	    "    [-H holdsecs] [-K conc]\n"
+	    "    [-H holdsecs] [-K conc] [-X (PROXY v2 header first)]\n"
 	    "  proto: raw length ekko-echo ekko-ping redis-echo "
 	    "memcached-version\n"
 	    "  mode:  closed cec hold stats\n");
@@ -1132,7 +1158,7 @@ main(int argc, char *argv[])
 	opt.ckconc = 256;
 	opt.srvcpu = -1;
 	opt.srvpid = -1;
-	while ((ch = getopt(argc, argv, "a:B:c:C:d:H:k:K:m:N:p:P:Q:s:S:T:W:"))
+	while ((ch = getopt(argc, argv, "a:B:c:C:d:H:k:K:m:N:p:P:Q:s:S:T:W:X"))
 	    != -1) {
 		switch (ch) {
 		case 'a':
@@ -1192,6 +1218,9 @@ main(int argc, char *argv[])
 		case 'W':
 			opt.warm = atof(optarg);
 			break;
+		case 'X':
+			opt.proxy = 1;
+			break;
 		default:
 			usage();
 		}
@@ -1203,6 +1232,7 @@ main(int argc, char *argv[])
 		usage();
 	opt.dst.sin_family = AF_INET;
 	opt.dst.sin_port = htons(port);
+	memcpy(pp2 + 26, &opt.dst.sin_port, 2);
 	if (inet_pton(AF_INET, addr, &opt.dst.sin_addr) != 1)
 		usage();
 	signal(SIGPIPE, SIG_IGN);
