@@ -27,7 +27,7 @@ FUZZ_DAEMON_OBJ	:= $(FUZZ_DAEMON_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_LIBCONFIG	 = $(shell pkg-config --libs --cflags libconfig \
 		   2>/dev/null || echo -lconfig)
 FUZZ_CONFIG_CFLAGS = $(shell pkg-config --cflags libconfig 2>/dev/null)
-FUZZ_COMMON_H	:= $(wildcard common/*.h)
+FUZZ_COMMON_H	:= $(wildcard common/*.h) tests/fuzz/fuzz.h
 FUZZ_DAEMON_H	:= $(wildcard daemon/*.h)
 
 FUZZ_BINS	:= $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
