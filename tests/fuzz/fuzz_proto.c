@@ -17,7 +17,7 @@
 static int
 known(int op)
 {
-	return op >= PROTO_PING && op <= PROTO_QUIT;
+	return op >= PROTO_PING && op <= PROTO_DRAIN;
 }
 
 /* The argument lies within p[0..n). */
