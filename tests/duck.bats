@@ -16,8 +16,6 @@ setup() {
 
 teardown() { ekko_teardown; }
 
-TCPIO="$BATS_TEST_DIRNAME/tcpio.py"
-
 # The config of one instance: $1 = drain_delay, $2 = shutdown_timeout.
 duck_conf() {
 	cat <<EOF
@@ -72,28 +70,28 @@ draining() {
 	wait_for '[ "$(draining)" = 1 ]'
 	[ "$(agent)" = "drain" ]
 	[ "$(text_ping)" = "PONG draining" ]
-	[ "$(python3 "$TCPIO" --req "$PB" 1)" = "0x81 PONG" ]
+	[ "$(ekkotest req "$PB" 1)" = "0x81 PONG" ]
 	# still serving and accepting
 	[ "$(line_to "$PE" hi)" = "hi" ]
-	wait_log "lame duck: draining \(signal from pid [0-9]+\)"
+	log_has "lame duck: draining \(signal from pid [0-9]+\)" 50
 
 	run "$EKKOD" -c "$T/ekkod.conf" -s undrain
 	[ "$status" -eq 0 ]
 	wait_for '[ "$(draining)" = 0 ]'
 	[ "$(agent)" = "up ready 100%" ]
 	[ "$(text_ping)" = "PONG" ]
-	wait_log "lame duck: serving \(signal from pid [0-9]+\)"
+	log_has "lame duck: serving \(signal from pid [0-9]+\)" 50
 }
 
 @test "duck: DRAIN op binary and text, ekko drain / undrain, admin only" {
 	duck_conf | write_conf
 	start_ekkod
-	[ "$(python3 "$TCPIO" --req "$PB" 6)" = "0x86 draining" ]
+	[ "$(ekkotest req "$PB" 6)" = "0x86 draining" ]
 	[ "$(draining)" = 1 ]
 	[ "$(agent)" = "drain" ]
-	[ "$(python3 "$TCPIO" --req "$PB" 6 off)" = "0x86 serving" ]
+	[ "$(ekkotest req "$PB" 6 off)" = "0x86 serving" ]
 	[ "$(agent)" = "up ready 100%" ]
-	run python3 "$TCPIO" --req "$PB" 6 bogus
+	run ekkotest req "$PB" 6 bogus
 	[[ "$output" == "0xff DRAIN takes nothing or \"off\"" ]]
 
 	# text: the state after it, twice is harmless
@@ -130,35 +128,7 @@ draining() {
 @test "duck: the agent's free share follows max_connections" {
 	duck_conf | write_conf
 	start_ekkod
-	run py "$PE" "$PA" <<'PY'
-import socket, sys, time
-pe, pa = int(sys.argv[1]), int(sys.argv[2])
-def agent():
-    s = socket.create_connection(("127.0.0.1", pa), timeout=5)
-    d = b""
-    while True:
-        b = s.recv(100)
-        if not b:
-            return d.decode()
-        d += b
-held = []
-for i in range(3):
-    s = socket.create_connection(("127.0.0.1", pe), timeout=5)
-    s.sendall(b"x\n")
-    assert s.recv(10) == b"x\n"
-    held.append(s)
-print(agent().strip())
-# the agent's own connections do not count, nor linger
-print(agent().strip())
-for s in held:
-    s.close()
-for i in range(50):
-    a = agent().strip()
-    if a == "up ready 100%":
-        break
-    time.sleep(0.1)
-print(a)
-PY
+	run client duck agent_share "$PE" "$PA"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "up ready 70%" ]
@@ -187,7 +157,7 @@ PY
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"stopping"* ]]
 	"$EKKOD" -c "$T/ekkod.conf" -s undrain
-	wait_log "undrain from pid [0-9]+ ignored: stopping"
+	log_has "undrain from pid [0-9]+ ignored: stopping" 50
 	[ "$(agent)" = "drain" ]
 	# after the delay: listeners closed, the agent says down
 	wait_for '[ "$(agent)" = "down" ]' 60
@@ -196,7 +166,7 @@ PY
 	run line_to "$PE" late
 	[ "$status" -ne 0 ]
 	[ -z "$output" ]
-	wait_log "graceful stop: drain_delay over, closing listeners"
+	log_has "graceful stop: drain_delay over, closing listeners" 50
 	# the held client finishes its message, gets it back, then EOF
 	printf '\n' >&7
 	run timeout 5 cat <&7
@@ -297,24 +267,7 @@ stop_fleet() {
 # Over $1 new connections through haproxy, how many reached each
 # instance: "a=N b=M", told by the master pid INFO reports.
 spread() {
-	python3 - "$HP" "$1" "$PID_a" "$PID_b" <<'PY'
-import socket, sys
-hp, n, pa, pb = (int(x) for x in sys.argv[1:])
-got = {pa: 0, pb: 0}
-for i in range(n):
-    s = socket.create_connection(("127.0.0.1", hp), timeout=5)
-    s.sendall(b"INFO\r\n")
-    d = b""
-    while not d.endswith(b"END\n"):
-        b = s.recv(65536)
-        assert b, "closed after %r" % d
-        d += b
-    s.close()
-    pid = [int(l.split()[1]) for l in d.decode().splitlines()
-           if l.startswith("pid ")][0]
-    got[pid] += 1
-print("a=%d b=%d" % (got[pa], got[pb]))
-PY
+	client duck spread "$HP" "$1" "$PID_a" "$PID_b"
 }
 
 @test "duck: behind haproxy, ekko drain on A moves new connections to B; undrain brings A back" {
@@ -366,53 +319,9 @@ restart_instance() {
 	start_fleet
 	# clients through haproxy, the whole time: connect, three ECHOs
 	# checked byte for byte, close; each kind of failure counted
-	python3 - "$HP" "$T/load.stop" > "$T/load.out" 2>&1 <<'PY' &
-import os, random, socket, sys, threading, time
-hp, stop = int(sys.argv[1]), sys.argv[2]
-n = {"sessions": 0, "connect": 0, "reset": 0, "wrong": 0, "eof": 0}
-lock = threading.Lock()
-def count(k):
-    with lock:
-        n[k] += 1
-def session(rnd):
-    try:
-        s = socket.create_connection(("127.0.0.1", hp), timeout=5)
-    except OSError:
-        return count("connect")
-    try:
-        f = s.makefile("rb")
-        for i in range(3):
-            msg = "%016x" % rnd.getrandbits(64)
-            s.sendall(("ECHO %s\r\n" % msg).encode())
-            line = f.readline()
-            if not line:
-                sys.stderr.write("%.2f eof at %d\n" % (time.monotonic() - t0, i))
-                return count("eof")
-            if line != (msg + "\n").encode():
-                return count("wrong")
-        count("sessions")
-    except (ConnectionResetError, BrokenPipeError):
-        count("reset")
-    except OSError as e:
-        sys.stderr.write("%.2f %r\n" % (time.monotonic() - t0, e))
-        count("eof")
-    finally:
-        s.close()
-def run(seed):
-    rnd = random.Random(seed)
-    deadline = time.monotonic() + 120
-    while not os.path.exists(stop) and time.monotonic() < deadline:
-        session(rnd)
-        time.sleep(0.01)
-t0 = time.monotonic()
-ts = [threading.Thread(target=run, args=(i,)) for i in range(4)]
-for t in ts:
-    t.start()
-for t in ts:
-    t.join()
-print("sessions=%(sessions)d connect=%(connect)d reset=%(reset)d "
-      "wrong=%(wrong)d eof=%(eof)d" % n)
-PY
+	# python3 itself, not the client verb: $! must be python's pid
+	python3 "$BATS_TEST_DIRNAME/clients/duck.py" rolling "$HP" \
+	    "$T/load.stop" > "$T/load.out" 2>&1 &
 	LOADPID=$!
 	bg_record $LOADPID
 	# the load runs before, during and after

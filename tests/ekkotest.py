@@ -4,8 +4,8 @@
 The bats files and the scenario clients under tests/clients/ speak to
 ekkod through this module: sockets (connect, exact reads, probes),
 framing (line, length, fixed), the ekko protocol (SPEC 7: binary ops
-and text commands), STATS (fetch, parse, the list of keys), free ports
-and waiting with a deadline.  Every read is bounded in time.
+and text commands), STATS (fetch, parse, the list of keys), HTTP to the
+metrics listener (SPEC 10), free ports and waiting with a deadline.  Every read is bounded in time.
 
 As a program it serves helper.bash:
 
@@ -315,6 +315,76 @@ def stats_keys(kind="global"):
     return out
 
 
+# ---- HTTP, for the metrics listener (SPEC 10) ----------------------
+
+
+def http_get(path="/metrics", method="GET", extra="", version="1.1"):
+    """An HTTP request head (Host: only for 1.1); extra is header lines,
+    each ending in CRLF."""
+    host = "Host: 127.0.0.1\r\n" if version == "1.1" else ""
+    return ("%s %s HTTP/%s\r\n%s%s\r\n" % (method, path, version, host,
+            extra)).encode()
+
+
+class HttpReader:
+    """Responses, one at a time, from a socket; eof() once it closed."""
+
+    def __init__(self, s):
+        self.s, self.buf = s, b""
+
+    def fill(self):
+        b = self.s.recv(65536)
+        if not b:
+            raise EOFError("closed, have %r" % self.buf[:200])
+        self.buf += b
+
+    def response(self, head_only=False):
+        """(status, {lower-case header: value}, body)."""
+        while b"\r\n\r\n" not in self.buf:
+            self.fill()
+        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
+        lines = head.decode().split("\r\n")
+        status = int(lines[0].split()[1])
+        hdrs = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            hdrs[k.strip().lower()] = v.strip()
+        n = 0 if head_only else int(hdrs.get("content-length", "0"))
+        while len(self.buf) < n:
+            self.fill()
+        body, self.buf = self.buf[:n], self.buf[n:]
+        return status, hdrs, body
+
+    def eof(self, timeout=TIMEOUT):
+        """The server closes: nothing more, then EOF (or a reset)."""
+        self.s.settimeout(timeout)
+        try:
+            extra = self.s.recv(65536)
+        except ConnectionResetError:
+            extra = b""
+        assert extra == b"" and self.buf == b"", "more: %r" % extra[:100]
+
+
+def scrape(port):
+    """One GET /metrics on a new connection: the exposition text."""
+    s = connect(port)
+    s.sendall(http_get(extra="Connection: close\r\n"))
+    st, h, body = HttpReader(s).response()
+    s.close()
+    assert st == 200, st
+    return body.decode()
+
+
+def samples(text):
+    """Prometheus text: name{labels} -> float, for every sample line."""
+    d = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            k, _, v = line.rpartition(" ")
+            d[k] = float(v)
+    return d
+
+
 # ---- ports, processes, waiting -------------------------------------
 
 
@@ -381,6 +451,10 @@ def selftest():
     assert "heartbeat_age" in stats_keys("worker")
     assert wait_for(lambda: 3, 0.1) == 3
     assert wait_for(lambda: 0, 0.1) == 0
+    assert http_get("/x", "HEAD", "A: b\r\n") == \
+        b"HEAD /x HTTP/1.1\r\nHost: 127.0.0.1\r\nA: b\r\n\r\n"
+    assert samples("# HELP a x\na 1\nb{k=\"v w\"} 2.5\n") == \
+        {"a": 1.0, 'b{k="v w"}': 2.5}
     print("ok")
 
 

@@ -5,10 +5,9 @@
 #   setup()    { cmd_setup; }
 #   teardown() { ekko_teardown; }
 #
-#   cmd_setup          ekko_setup, plus PYTHONPATH so that inline python
-#                      can "import ekkotest" (tests/ekkotest.py) and the
+#   cmd_setup          ekko_setup, plus PYTHONPATH so that python can
+#                      "import ekkotest" (tests/ekkotest.py) and the
 #                      modules of tests/clients/
-#   py SCRIPT ARGS...  run python3 on the heredoc on stdin with ARGS
 #   bg_record PID      record a background PID so teardown kills it
 #   pidfile_conf       a pidfile line for the config ($T/ekkod.pid)
 
@@ -28,13 +27,3 @@ pidfile_conf() {
 	echo "pidfile = \"$T/ekkod.pid\";"
 }
 
-# Old name of log_has with a 5 s default, kept for bats files written
-# against it (branches in flight); new tests use log_has.
-wait_log() {
-	log_has "$1" "${2:-50}"
-}
-
-# Run python3 on the script on stdin, with arguments.
-py() {
-	python3 - "$@"
-}

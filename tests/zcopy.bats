@@ -32,9 +32,10 @@ EOF
 	start_ekkod
 }
 
-# zcopy.py PORT KIND ARG NFRAMES SEED [opts], its output shown on failure.
+# tests/clients/zcopy.py PORT KIND ARG NFRAMES SEED [opts], its output
+# shown on failure.
 zc() {
-	run python3 "$BATS_TEST_DIRNAME/zcopy.py" "$@"
+	run client zcopy "$@"
 	echo "$output"
 	[ "$status" -eq 0 ]
 }

@@ -18,10 +18,15 @@ replies are taken only in part and wait while its input holds more.
 Exit 0 when the replies are the expected bytes, 1 (with the first
 difference) otherwise.
 """
+import os
 import random
 import socket
 import sys
 import threading
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+from ekkotest import connect  # noqa: E402
 
 
 def frames(kind, arg, n, rnd):
@@ -77,11 +82,7 @@ def main():
             data += (300001).to_bytes(4, "big")
         else:
             data += b"y" * 300001
-    s = socket.socket()
-    if slow:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    s.settimeout(30)
-    s.connect(("127.0.0.1", port))
+    s = connect(port, rcvbuf=4096 if slow else 0, timeout=30)
 
     def writer():
         at = 0
