@@ -8,7 +8,7 @@
 #                     build/bench-scale.md
 # BENCH_SECONDS (5) shortens or lengthens each run.
 
-.PHONY: bench bench-extra bench-scale
+.PHONY: bench bench-extra bench-scale bench-latency
 
 bench: all
 	@sh mk/deps.sh bench
@@ -20,6 +20,11 @@ bench-extra: all bench-copies-build
 
 bench-scale: all
 	BUILD=$(BUILD) bash bench/scale.sh
+
+# The latency histogram's cost: against an ekkod built without it.
+bench-latency: all
+	$(MAKE) BUILD=$(BUILD)/nolat LATENCY=0 $(BUILD)/nolat/ekkod
+	BUILD=$(BUILD) bash bench/latency.sh
 
 # An ekkod that counts the bytes it copies in user space (STATS
 # bytes_copied_in, bytes_copied_out), for bench-extra; its own folder.
