@@ -4,8 +4,8 @@
 #                     workloads (a')-(e), medians of 3 runs, build/bench.md
 #   make bench-extra  syscalls, heap allocations and instructions per
 #                     request, build/bench-extra.md
-#   make bench-scale  100,000 idle connections held, memory per connection,
-#                     build/bench-scale.md
+#   make bench-scale  CONNS (100,000) idle connections held, memory per
+#                     connection, build/bench-scale.md
 # BENCH_SECONDS (5) shortens or lengthens each run.
 
 .PHONY: bench bench-extra bench-scale bench-latency
@@ -18,8 +18,9 @@ bench-extra: all bench-copies-build
 	@sh mk/deps.sh bench
 	BUILD=$(BUILD) bash bench/extra.sh
 
+CONNS = 100000
 bench-scale: all
-	BUILD=$(BUILD) bash bench/scale.sh
+	BUILD=$(BUILD) SCALE_CONNS=$(CONNS) bash bench/scale.sh
 
 # The latency histogram's cost: against an ekkod built without it.
 bench-latency: all
