@@ -29,7 +29,8 @@ per_proc=${SCALE_PER_PROC:-15000}
 need=$(((conns + per_proc - 1) / per_proc))
 nworkers=${SCALE_WORKERS:-$((need + 2 > 8 ? need + 2 : 8))}
 procs=${SCALE_PROCS:-$((need > 6 ? need : 6))}
-hold=${SCALE_HOLD:-30}
+# the hold outlasts the ramp, so all are held when memory is read
+hold=${SCALE_HOLD:-$((conns > 300000 ? 60 : 30))}
 perip=${SCALE_PERIP:-1}
 use_netns=${SCALE_NETNS:-1}
 # Per-namespace sysctls a pass sets inside its namespace (none needed so
@@ -80,6 +81,16 @@ ekkod_ticks()
 slab_kb()
 {
 	awk '$1 == "Slab:" {print $2}' /proc/meminfo
+}
+
+# Of it, the caches a connection's two sockets use, in kB (num_objs x
+# objsize from /proc/slabinfo): the rest of Slab moves with whatever
+# else the machine does.
+SOCK_CACHES='TCP|sock_inode_cache|filp|dentry|eventpoll_epi|lsm_file_cache|lsm_inode_cache'
+sock_slab_kb()
+{
+	awk -v re="^($SOCK_CACHES)\$" 'NR > 2 && $1 ~ re { s += $3 * $4 }
+	    END { printf "%.0f", s / 1024 }' /proc/slabinfo 2>/dev/null
 }
 
 # TCP sockets in use and TCP memory (pages) in this namespace: "inuse mem".
@@ -139,6 +150,7 @@ per_ip_connections = $per_ip;/" "$tmp/ekkod.conf"
 	    "$(ulimit -n) soft, $(ulimit -Hn) hard" >&2
 	read -r pss0 rss0 <<<"$(ekkod_mem)"
 	slab0=$(slab_kb)
+	sslab0=$(sock_slab_kb)
 	read -r inuse0 tmem0 <<<"$(tcp_sockstat)"
 	ticks0=$(ekkod_ticks)
 	ovf0=$(tcpext ListenOverflows)
@@ -186,6 +198,7 @@ per_ip_connections = $per_ip;/" "$tmp/ekkod.conf"
 	sleep 2
 	read -r pss1 rss1 <<<"$(ekkod_mem)"
 	slab1=$(slab_kb)
+	sslab1=$(sock_slab_kb)
 	read -r inuse1 tmem1 <<<"$(tcp_sockstat)"
 	ovf1=$(tcpext ListenOverflows)
 	"$lg" -p "$e_cmd" -m stats >"$res.stats" 2>&1
@@ -235,12 +248,15 @@ pss2=$pss2
 rss2=$rss2
 slab0=$slab0
 slab1=$slab1
+sslab0=$sslab0
+sslab1=$sslab1
 inuse1=$inuse1
 tmem0=$tmem0
 tmem1=$tmem1
 ticks=$((ticks1 - ticks0))
 overflows=$((ovf1 - ovf0))
 early=$early
+stats_bytes=$(wc -c <"$res.stats")
 $(cat "$res.hold")
 EOF
 	return 0
@@ -354,15 +370,17 @@ echo "- **ekkod resident memory per idle connection: growth $(bpc "$pss0" \
     "ekkod divided by the count: $(bpc 0 "$pss1") bytes (Pss), $(bpc 0 \
     "$rss1") bytes (RSS)** (target <= 256: the growth in Pss decides" \
     "the verdict; the whole Pss within it too: $whole)"
-echo "- the kernel, for scale (not the daemon's): slab growth" \
-    "$(bpc "$slab0" "$slab1") bytes per connection (both ends of it:" \
-    "two sockets, their files, epoll items); TCP memory (tcp_mem pages)" \
+echo "- the kernel, for scale (not the daemon's), per connection (both" \
+    "ends of it): Slab (/proc/meminfo) growth $(bpc "$slab0" "$slab1")" \
+    "bytes, of which the socket caches ($SOCK_CACHES in /proc/slabinfo)" \
+    "$(bpc "$sslab0" "$sslab1") bytes; TCP memory (tcp_mem pages)" \
     "$tmem0 -> $tmem1 against net.ipv4.tcp_mem" \
     "\"$(cat /proc/sys/net/ipv4/tcp_mem)\"; open files $file_nr of" \
     "fs.file-max $fmax; conntrack entries in the namespace: $ct_count"
 echo "- ekkod CPU (master + workers, utime + stime) while ramping:" \
     "$(cpu_us "$ticks") µs per accepted connection"
-echo "- accepted per worker (STATS while holding): $balance"
+echo "- accepted per worker (STATS while holding, $stats_bytes bytes):" \
+    "$balance"
 if [ "$perip" = 1 ]; then
 	a_rate=$rate a_cpu=$(cpu_us "$ticks") a_t=$t_connect
 	# shellcheck disable=SC1090,SC1091
