@@ -5,7 +5,8 @@
  * sends a new one as each reply completes.  Connect-echo-close (-m cec):
  * every slot connects, sends one request, checks the reply, closes, again.
  * Hold (-m hold): open -c connections, echo once on each, stay idle -H
- * seconds, echo again on each; any failure fails the run.  Stats (-m stats):
+ * seconds (with -G, counted from a SIGUSR1 that says every generator is
+ * connected), echo again on each; any failure fails the run.  Stats (-m stats):
  * print an ekko STATS reply.
  *
  * Every reply is checked byte for byte against what it must be: each
@@ -118,6 +119,7 @@ static struct {
 	double			 secs;
 	double			 warm;
 	double			 hold;
+	int			 holdsig;	/* -G: hold from SIGUSR1 */
 	int			 threads;
 	int			 cpus[MAXTHR];
 	int			 ncpus;
@@ -704,6 +706,16 @@ hold_wait(struct worker *w, int *pending, uint64_t deadline, int opening)
 	}
 }
 
+/* Hold mode with -G: SIGUSR1 says every generator is connected. */
+static volatile sig_atomic_t hold_go;
+
+static void
+hold_on_usr1(int sig)
+{
+	(void)sig;
+	hold_go = 1;
+}
+
 /* Failures so far in hold mode. */
 static uint64_t
 hold_failures(const struct worker *w)
@@ -723,12 +735,21 @@ hold_run(void)
 
 	if (opt.ncpus > 0)
 		pin_cpu(opt.cpus[0]);
-	hold_wait(w, &pending, now_ns() + 300ULL * 1000000000, 1);
+	if (opt.holdsig)
+		signal(SIGUSR1, hold_on_usr1);
+	hold_wait(w, &pending, now_ns() + 600ULL * 1000000000, 1);
 	ok1 = w->ok;
 	f1 = hold_failures(w);
 	printf("phase=connected conns=%d ok=%ju failures=%ju\n", opt.conns,
 	    (uintmax_t)ok1, (uintmax_t)(opt.conns - ok1));
 	fflush(stdout);
+	/* -G: the hold starts when the caller says all are connected */
+	while (opt.holdsig && !hold_go) {
+		n = epoll_wait(w->ep, evs, MAXEV, 100);
+		now = now_ns();
+		for (i = 0; i < n; i++)
+			conn_event(w, evs[i].data.ptr, evs[i].events, now);
+	}
 	end = now_ns() + (uint64_t)(opt.hold * 1e9);
 	while ((now = now_ns()) < end) {
 		n = epoll_wait(w->ep, evs, MAXEV, (int)((end - now) / 1000000)
@@ -944,7 +965,7 @@ usage(void)
 	    "usage: loadgen [-a addr] -p port [-P proto] [-m mode] [-c conns]\n"
 	    "    [-k inflight] [-s size] [-d secs] [-W warmup] [-T threads]\n"
 	    "    [-C cpu,...] [-S srvcpu] [-Q srvpid] [-B srcaddr -N nsrc]\n"
-	    "    [-H holdsecs] [-K conc] [-X (PROXY v2 header first)]\n"
+	    "    [-H holdsecs [-G]] [-K conc] [-X (PROXY v2 header first)]\n"
 	    "  proto: raw length ekko-echo ekko-ping redis-echo "
 	    "memcached-version\n"
 	    "  mode:  closed cec hold stats\n");
@@ -1158,7 +1179,7 @@ main(int argc, char *argv[])
 	opt.ckconc = 256;
 	opt.srvcpu = -1;
 	opt.srvpid = -1;
-	while ((ch = getopt(argc, argv, "a:B:c:C:d:H:k:K:m:N:p:P:Q:s:S:T:W:X"))
+	while ((ch = getopt(argc, argv, "a:B:c:C:d:GH:k:K:m:N:p:P:Q:s:S:T:W:X"))
 	    != -1) {
 		switch (ch) {
 		case 'a':
@@ -1177,6 +1198,9 @@ main(int argc, char *argv[])
 			break;
 		case 'd':
 			opt.secs = atof(optarg);
+			break;
+		case 'G':
+			opt.holdsig = 1;
 			break;
 		case 'H':
 			opt.hold = atof(optarg);

@@ -29,13 +29,18 @@ per_proc=${SCALE_PER_PROC:-15000}
 need=$(((conns + per_proc - 1) / per_proc))
 nworkers=${SCALE_WORKERS:-$((need + 2 > 8 ? need + 2 : 8))}
 procs=${SCALE_PROCS:-$((need > 6 ? need : 6))}
-# the hold outlasts the ramp, so all are held when memory is read
-hold=${SCALE_HOLD:-$((conns > 300000 ? 60 : 30))}
+# counted from when the last generator is connected (loadgen -G)
+hold=${SCALE_HOLD:-30}
 perip=${SCALE_PERIP:-1}
 use_netns=${SCALE_NETNS:-1}
-# Per-namespace sysctls a pass sets inside its namespace (none needed so
-# far at 1M; see README): "key=value ...".
-sysctls=${SCALE_SYSCTLS:-}
+# Per-namespace sysctls a pass sets inside its namespace: "key=value ...".
+# The accept queue must hold every connect in flight (SCALE_PROCS x 256,
+# loadgen -K) while the workers catch up, or the kernel drops handshakes
+# and some never complete: somaxconn above the 4096 default, and ekkod's
+# tcp.backlog with it; the SYN queue likewise (no SYN cookies).
+backlog=${SCALE_BACKLOG:-65535}
+sysctls=${SCALE_SYSCTLS-net.core.somaxconn=$backlog \
+net.ipv4.tcp_max_syn_backlog=$backlog}
 . "$top/bench/lib.sh"
 
 # Sum of a /proc field (kB) over PIDS: FILE FIELD PID...
@@ -129,7 +134,7 @@ run_pass()
 	e_raw=$(pick_port)
 	e_cmd=$(pick_port)
 	write_ekkod_conf "$tmp/ekkod.conf" "$nworkers" $((conns + 20000)) \
-	    "$e_raw" "" "$e_cmd" 3600 4096
+	    "$e_raw" "" "$e_cmd" 3600 "$backlog"
 	[ "$per_ip" -gt 0 ] && sed -i "s/idle_timeout = [0-9]*;/& \
 per_ip_connections = $per_ip;/" "$tmp/ekkod.conf"
 	start "$ekkod" -f -c "$tmp/ekkod.conf" 2>"$tmp/ekkod.log"
@@ -161,7 +166,7 @@ per_ip_connections = $per_ip;/" "$tmp/ekkod.conf"
 	for ((i = 0; i < procs && left > 0; i++)); do
 		n=$((left < per ? left : per))
 		left=$((left - n))
-		start "$lg" -p "$e_raw" -m hold -c "$n" -s 64 -H "$ph" \
+		start "$lg" -p "$e_raw" -m hold -c "$n" -s 64 -H "$ph" -G \
 		    -B "$(src_of "$i" "$pass")" -N 16 >"$tmp/lg.$i" 2>&1
 		lpids+=("$last_pid")
 	done
@@ -202,6 +207,8 @@ per_ip_connections = $per_ip;/" "$tmp/ekkod.conf"
 	ovf1=$(tcpext ListenOverflows)
 	"$lg" -p "$e_cmd" -m stats >"$res.stats" 2>&1
 	early=$(cat "$tmp"/lg.* | grep -c '^phase=held')
+	# all connected and measured: the hold starts now, for everyone
+	kill -USR1 "${lpids[@]}"
 	{
 		echo "file_nr=$(awk '{print $1}' /proc/sys/fs/file-nr)"
 		echo "ct_count=$(cat /proc/sys/net/netfilter/nf_conntrack_count \
@@ -365,7 +372,7 @@ echo "- $(uname -n), $(nproc) CPUs, $(awk '$1 == "MemTotal:" {
     "$(date -u '+%Y-%m-%d %H:%M UTC'); command: make bench-scale" \
     "CONNS=$conns"
 echo "- ekkod: $nworkers workers, max_connections $((conns + 20000))," \
-    "idle_timeout 3600, backlog 4096; $procs load generator processes of" \
+    "idle_timeout 3600, backlog $backlog; $procs load generator processes of" \
     "at most $per connections, 16 source addresses each" \
     "($(src_of 0 0) ... $(src_of $((procs - 1)) 0) + 15)"
 echo "- network namespace of its own: $([ "$use_netns" = 1 ] && echo yes ||
@@ -376,8 +383,7 @@ echo "- connected and echoed once: $ok1 of $conns in $t_connect s" \
     "ListenOverflows $overflows); held ${hold} s; echoed again: $ok2 of" \
     "$conns; failures: $failures; total $t_total s: **$verdict**"
 [ "$early" -gt 0 ] && echo "- WARNING: $early generators had ended" \
-    "their hold before the memory was read (the ramp took longer than" \
-    "the hold): raise SCALE_HOLD"
+    "their hold before the memory was read"
 echo "- ekkod memory (master + workers), before -> with $conns idle" \
     "connections: Pss ${pss0} -> ${pss1} kB, RSS ${rss0} -> ${rss1} kB;" \
     "after the run ended: Pss ${pss2} kB, RSS ${rss2} kB"
