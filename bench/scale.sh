@@ -57,6 +57,7 @@ kb_sum()
 }
 
 # ekkod's processes: master and workers.
+# shellcheck disable=SC2046
 ekkod_pids()
 {
 	echo "$e_pid" $(children_of "$e_pid")
@@ -116,7 +117,8 @@ tcpext()
 # Source addresses of load generator I in pass P: 16 from 127.X.Y.1.
 src_of()
 {
-	echo "127.$((10 + $1 % 240)).$(($1 / 240 * 2 + $2)).1"
+	local hi=$(($1 / 240))
+	echo "127.$((10 + $1 % 240)).$((hi * 2 + $2)).1"
 }
 
 # One pass, in its own namespace: PASS (0 main, 1 per_ip) PER_IP OUT.
@@ -330,7 +332,8 @@ settle()
 	done
 	echo "bench-scale: kernel freed the sockets in" \
 	    "$(($(date +%s) - t0)) s" >&2
-	echo $(($(date +%s) - t0)) >"$tmp/settle.$((nsettle++))"
+	echo $(($(date +%s) - t0)) >"$tmp/settle.$nsettle"
+	nsettle=$((nsettle + 1))
 }
 nsettle=0
 sslab_base=$(sock_slab_kb)
