@@ -26,8 +26,12 @@ CC		?= cc
 OPT		?= -O2 -g
 WARN		:= -Wall -Wextra -Werror -Wstrict-prototypes \
 		   -Wmissing-prototypes -Wshadow -Wpointer-arith -Wcast-qual
+# Link-time optimization with gcc: the hot path crosses files (frame.c,
+# proto.c, buf.c), and inlining across them took ECHO at (c) from 273 to
+# 207 instructions per request (callgrind).  LTO= turns it off.
+LTO		?= $(if $(findstring clang,$(CC)),,-flto=auto)
 CFLAGS		?=
-CFLAGS		+= -std=c11 $(OPT) $(WARN)
+CFLAGS		+= -std=c11 $(OPT) $(LTO) $(WARN)
 LATENCY		?= 1
 CPPFLAGS	+= -D_GNU_SOURCE -DEKKO_VERSION='"$(VERSION)"' \
 		   -DEKKO_LATENCY=$(LATENCY) \
