@@ -655,19 +655,6 @@ conn_ring_commands(struct worker *w, struct conn *c)
 	}
 }
 
-/* After c->in was answered: keep an emptied large block, for a while. */
-static void
-conn_input_settle(struct worker *w, struct conn *c)
-{
-	if (c->in.len > 0)
-		conn_timer_del(w, c, TIMER_BUF);
-	else if (c->in.cap <= CONNBUF_BLOCK || w->memwait != NULL)
-		connbuf_release(w, &c->in);	/* others wait for memory */
-	else
-		/* Large frames come in runs: keep it, for a second. */
-		conn_timer_touch(w, c, TIMER_BUF);
-}
-
 /* Frames still held in c->in (after a pause or a partial read). */
 static void
 conn_input_buffered(struct worker *w, struct conn *c)
@@ -678,7 +665,13 @@ conn_input_buffered(struct worker *w, struct conn *c)
 		conn_ring_echo(w, c);
 	else
 		conn_ring_commands(w, c);
-	conn_input_settle(w, c);
+	if (c->in.len > 0)
+		conn_timer_del(w, c, TIMER_BUF);
+	else if (c->in.cap <= CONNBUF_BLOCK || w->memwait != NULL)
+		connbuf_release(w, &c->in);	/* others wait for memory */
+	else
+		/* Large frames come in runs: keep it, for a second. */
+		conn_timer_touch(w, c, TIMER_BUF);
 }
 
 /* Keep what the scratch buffer held beyond the complete frames. */
@@ -904,121 +897,12 @@ conn_ring_widen(struct worker *w, struct conn *c)
 	(void)connbuf_reserve(w, &c->in, want - c->in.len, want);
 }
 
-/* ---- echo of length and fixed frames: the tail read ---- */
-
-/* Is c a framed echo whose frames' ends are known from their start? */
-static int
-conn_tail_framing(const struct conn *c)
-{
-	int kind = c->l->framer.kind;
-
-	return c->l->mode == MODE_ECHO &&
-	    (kind == FRAMING_LENGTH || kind == FRAMING_FIXED);
-}
-
-/*
- * Where the one partial frame c holds ends, when a framed echo can
- * read the rest of it into its place and what follows into the scratch
- * buffer: 0 when it cannot (line framing, whose end is not known; a
- * header not yet whole; replies held back).
- */
-static size_t
-conn_tail_end(const struct conn *c)
-{
-	const struct framer *f = &c->l->framer;
-	uint8_t head[FRAME_LENGTH_HDR];
-	size_t end;
-
-	if (!conn_tail_framing(c) || c->out.len > 0 ||
-	    (c->flags & CONN_PAUSED) ||
-	    (f->kind == FRAMING_LENGTH && c->in.len < FRAME_LENGTH_HDR))
-		return 0;
-	connbuf_ring_peek(&c->in, head, f->kind == FRAMING_LENGTH ?
-	    FRAME_LENGTH_HDR : 0);
-	end = connbuf_frame_end(f, head, c->in.len);
-	return end > c->in.len ? end : 0;
-}
-
-/*
- * The frame held in c->in is whole and p[0..n) follows it: echo it and
- * every whole frame of p with one call, and keep p's partial end (the
- * one copy: less than a frame per read).
- */
-static void
-conn_tail_echo(struct worker *w, struct conn *c, const uint8_t *p,
-    size_t n)
-{
-	struct iovec iov[3];
-	size_t off = 0, len, n1 = connbuf_ring_first(&c->in);
-	uint64_t nreq = 1;
-	int cnt = 0, r = FRAME_NEED;
-
-	while (off < n && (r = frame_next(&c->l->framer, p + off, n - off,
-	    &c->scanned, &len)) == FRAME_OK) {
-		off += len;
-		nreq++;
-	}
-	iov[cnt].iov_base = buf_head(&c->in);
-	iov[cnt++].iov_len = n1;
-	if (c->in.len > n1) {
-		iov[cnt].iov_base = c->in.data;
-		iov[cnt++].iov_len = c->in.len - n1;
-	}
-	iov[cnt].iov_base = (void *)(uintptr_t)p;
-	iov[cnt++].iov_len = off;
-	sb_count(&w->slot->requests, nreq);
-	conn_sendv(w, c, iov, cnt);
-	metrics_observe(w, MODE_ECHO, nreq);
-	connbuf_ring_consume(&c->in, c->in.len);
-	if (r == FRAME_TOO_LARGE)
-		conn_too_large(w, c);
-	else if (off < n)
-		conn_keep_rest(w, c, p + off, n - off);
-}
-
-/*
- * Read the rest of the frame c holds into its place, and what comes
- * after it into the scratch buffer, as raw echo reads: one read and
- * one send for every frame that completes, however many.
- */
-static ssize_t
-conn_tail_read(struct worker *w, struct conn *c, size_t end, size_t room)
-{
-	struct iovec iov[3];
-	size_t need = end - c->in.len;
-	ssize_t n;
-	int cnt, r;
-
-	if (c->in.cap < end && (r = connbuf_reserve(w, &c->in, need,
-	    end)) < 0) {
-		conn_nomem(w, c, r);
-		return -2;
-	}
-	cnt = connbuf_ring_space(&c->in, iov, need < room ? need : room);
-	if (room > need) {
-		iov[cnt].iov_base = w->scratch;
-		iov[cnt++].iov_len = room - need < w->scratch_size ?
-		    room - need : w->scratch_size;
-	}
-	if ((n = readv(c->fd, iov, cnt)) <= 0)
-		return n;
-	if ((size_t)n < need) {
-		c->in.len += (size_t)n;
-		return n;
-	}
-	c->in.len = end;
-	conn_tail_echo(w, c, w->scratch, (size_t)n - need);
-	conn_input_settle(w, c);
-	return n;
-}
-
 /* Readable: one read, then every complete frame answered. */
 static void
 conn_readable(struct worker *w, struct conn *c)
 {
-	size_t used, before = c->in.len, room, end = 0;
-	int filled = 0, scratch = c->in.data == NULL ||
-	    (c->in.len == 0 && conn_tail_framing(c));
+	size_t used, before = c->in.len, room;
+	int scratch = c->in.data == NULL, filled = 0;
 	ssize_t n;
 
 	if (c->flags & CONN_PROXY) {
@@ -1032,11 +916,7 @@ conn_readable(struct worker *w, struct conn *c)
 	if (scratch)
 		n = read(c->fd, w->scratch, room < w->scratch_size ? room :
 		    w->scratch_size);
-	else if ((end = conn_tail_end(c)) > 0)
-		n = conn_tail_read(w, c, end, room);
-	else
-		n = conn_ring_read(w, c, room, &filled);
-	if (n == -2)
+	else if ((n = conn_ring_read(w, c, room, &filled)) == -2)
 		return;
 	if (n <= 0) {
 		if (n == 0)
@@ -1049,11 +929,6 @@ conn_readable(struct worker *w, struct conn *c)
 	}
 	sb_count(&w->slot->bytes_in, (uint64_t)n);
 	conn_timer_touch(w, c, TIMER_IDLE);
-	if (end > 0) {
-		/* whole frames answered; c->in holds one partial, if any */
-		conn_after_input(w, c, (size_t)n >= end - before);
-		return;
-	}
 	if (scratch) {
 		used = conn_process(w, c, w->scratch, (size_t)n);
 		if (used < (size_t)n)
