@@ -6,9 +6,12 @@
 #                     request, build/bench-extra.md
 #   make bench-scale  CONNS (100,000) idle connections held, memory per
 #                     connection, build/bench-scale.md
+#   make bench-cpu    server CPU per request, ekko raw against the limit
+#                     at (b)-(d) and length against raw at (d), from
+#                     alternating runs (issue #17)
 # BENCH_SECONDS (5) shortens or lengthens each run.
 
-.PHONY: bench bench-extra bench-scale bench-latency
+.PHONY: bench bench-extra bench-scale bench-latency bench-cpu
 
 bench: all
 	@sh mk/deps.sh bench
@@ -21,6 +24,11 @@ bench-extra: all bench-copies-build
 CONNS = 100000
 bench-scale: all
 	BUILD=$(BUILD) SCALE_CONNS=$(CONNS) bash bench/scale.sh
+
+# Server CPU per request from rounds of runs seconds apart.
+bench-cpu: all
+	@sh mk/deps.sh bench
+	BUILD=$(BUILD) bash bench/cpu.sh
 
 # The latency histogram's cost: against an ekkod built without it.
 bench-latency: all
