@@ -58,20 +58,17 @@ for wl in "b|-c 50 -k 1 -s 64" "c|-c 50 -k 16 -s 64" \
 	[ "$name" = d ] && names="ref raw len"
 	cpu_run "$r_port" raw "$r_pid" "$opts" >/dev/null	# warm-up
 	: >"$tmp/rounds"
+	read -ra order <<<"$names"
 	for ((i = 0; i < runs; i++)); do
-		declare -A c=()
-		set -- $names
-		for ((k = 0; k < $#; k++)); do
-			rot=(${names})
-			t=${rot[$(((i + k) % $#))]}
-			case $t in
-			ref) read -r c[$t] _ <<<"$(cpu_run "$r_port" raw "$r_pid" "$opts")" ;;
-			raw) read -r c[$t] _ <<<"$(cpu_run "$e_raw" raw "$e_pid" "$opts")" ;;
-			len) read -r c[$t] _ <<<"$(cpu_run "$e_len" length "$e_pid" "$opts")" ;;
+		c_ref=- c_raw=- c_len=-
+		for ((k = 0; k < ${#order[@]}; k++)); do
+			case ${order[$(((i + k) % ${#order[@]}))]} in
+			ref) read -r c_ref _ <<<"$(cpu_run "$r_port" raw "$r_pid" "$opts")" ;;
+			raw) read -r c_raw _ <<<"$(cpu_run "$e_raw" raw "$e_pid" "$opts")" ;;
+			len) read -r c_len _ <<<"$(cpu_run "$e_len" length "$e_pid" "$opts")" ;;
 			esac
 		done
-		echo "${c[ref]} ${c[raw]} ${c[len]:--}" >>"$tmp/rounds"
-		unset c
+		echo "$c_ref $c_raw $c_len" >>"$tmp/rounds"
 	done
 	grep -v -- '^- \|^[0-9.]* - ' "$tmp/rounds" >"$tmp/ok"
 	n=$(wc -l <"$tmp/ok")
