@@ -8,7 +8,8 @@
 #                     connection, build/bench-scale.md
 #   make bench-cpu    server CPU per request, ekko raw against the limit
 #                     at (b)-(d) and length against raw at (d), from
-#                     alternating runs (issue #17)
+#                     alternating runs, and length against raw echo of
+#                     the same bytes on the wire (issue #17)
 # BENCH_SECONDS (5) shortens or lengthens each run.
 
 .PHONY: bench bench-extra bench-scale bench-latency bench-cpu
