@@ -12,24 +12,6 @@ static const char *const framing_names[] = {
 	[FRAMING_LENGTH] = "length",
 };
 
-/* Store v big-endian at p. */
-void
-frame_put_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
-/* Load a big-endian u32 from p. */
-uint32_t
-frame_get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
 /* The name used in the config file and in logs. */
 const char *
 frame_name(enum framing kind)
@@ -68,11 +50,11 @@ frame_trailer_len(const struct framer *f)
 }
 
 /*
- * Line framing.  *scanned remembers how far earlier calls looked without
- * finding the delimiter, so a line trickling in byte by byte costs O(n)
- * in all, not O(n^2).
+ * Line framing (frame_next's one out-of-line case).  *scanned remembers
+ * how far earlier calls looked without finding the delimiter, so a line
+ * trickling in byte by byte costs O(n) in all, not O(n^2).
  */
-static int
+int
 frame_line(const struct framer *f, const uint8_t *p, size_t n,
     size_t *scanned, size_t *len)
 {
@@ -96,52 +78,6 @@ frame_line(const struct framer *f, const uint8_t *p, size_t n,
 	}
 	*scanned = n;
 	return n == limit ? FRAME_TOO_LARGE : FRAME_NEED;
-}
-
-/* Length framing: a 4-byte big-endian payload length, then the payload. */
-static int
-frame_length(const struct framer *f, const uint8_t *p, size_t n, size_t *len)
-{
-	uint32_t plen;
-
-	if (n < FRAME_LENGTH_HDR)
-		return FRAME_NEED;
-	plen = frame_get_u32(p);
-	if (plen > f->max_frame)
-		return FRAME_TOO_LARGE;
-	if (n - FRAME_LENGTH_HDR < plen)
-		return FRAME_NEED;
-	*len = FRAME_LENGTH_HDR + (size_t)plen;
-	return FRAME_OK;
-}
-
-/*
- * Find the first complete frame in p[0..n).  On FRAME_OK, *len is the
- * whole frame, header and delimiter included.  Raw framing makes every
- * byte received a message of its own size.  *scanned is the caller's
- * per-connection hint (line framing only), reset to 0 after each frame.
- */
-int
-frame_next(const struct framer *f, const uint8_t *p, size_t n,
-    size_t *scanned, size_t *len)
-{
-	switch (f->kind) {
-	case FRAMING_RAW:
-		if (n == 0)
-			return FRAME_NEED;
-		*len = n;
-		return FRAME_OK;
-	case FRAMING_LINE:
-		return frame_line(f, p, n, scanned, len);
-	case FRAMING_FIXED:
-		if (n < f->frame_size)
-			return FRAME_NEED;
-		*len = f->frame_size;
-		return FRAME_OK;
-	case FRAMING_LENGTH:
-		return frame_length(f, p, n, len);
-	}
-	return FRAME_TOO_LARGE;
 }
 
 /*

@@ -35,7 +35,9 @@ service_reply(struct worker *w, int op, const void *p, size_t n)
 {
 	uint8_t *q;
 
-	if (buf_reserve(&w->reply, PROTO_HDR + n) == -1) {
+	/* the reply buffer is grown once and kept: the call is rare */
+	if (buf_room(&w->reply) < PROTO_HDR + n &&
+	    buf_reserve(&w->reply, PROTO_HDR + n) == -1) {
 		sb_count(&w->slot->errors[ERR_NOMEM], 1);
 		return;
 	}
