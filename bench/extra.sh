@@ -6,7 +6,8 @@
 #  - TCP segments per connection at (e), from the kernel's counters;
 #  - heap allocations per request: ekkod under the LD_PRELOAD counter
 #    bench/malloccount.so;
-#  - user-space instructions per request at (b): callgrind on one worker.
+#  - user-space instructions per request at (b) and (c): callgrind on one
+#    worker.
 # Per-request figures come from two runs of different lengths on the same
 # server (the difference of the counts over the difference of the
 # requests), which cancels start-up and per-connection costs.
@@ -345,13 +346,14 @@ if [ $have_ekkod = 1 ]; then
 	stop_all
 fi
 
-# ---- 3. user-space instructions per request at (b), callgrind ----
+# ---- 3. user-space instructions per request at (b) and (c), callgrind ----
 
 # Ir of the worker (the non-master callgrind file) of one callgrind run
-# serving loadgen for SECS on the chosen port; prints "Ir requests".
+# serving loadgen for SECS on the chosen port, PIPE requests in flight
+# per connection (1 at (b), 16 at (c)); prints "Ir requests".
 cg_run()
 {
-	local kind=$1 secs=$2 proto=$3 port pid f ir line
+	local kind=$1 secs=$2 proto=$3 pipe=$4 port pid f ir line
 	rm -f "$tmp"/cg.*
 	if [ "$kind" = refecho ]; then
 		port=$(pick_port)
@@ -370,7 +372,7 @@ cg_run()
 		[ "$proto" = raw ] || port=$e_cmd
 	fi
 	sleep 1
-	line=$("$lg" -p "$port" -P "$proto" -c 50 -k 1 -s 64 -d "$secs" \
+	line=$("$lg" -p "$port" -P "$proto" -c 50 -k "$pipe" -s 64 -d "$secs" \
 	    -W 0 -C "$ccpu")
 	stop_pid "$pid"
 	ir=0
@@ -384,28 +386,31 @@ cg_run()
 if command -v valgrind >/dev/null; then
 	{
 	echo
-	echo "### User-space instructions per request at (b), callgrind"
+	echo "### User-space instructions per request at (b) and (c), callgrind"
 	echo
 	echo "The worker's instructions (Ir) under callgrind; per request =" \
 	    "difference between a run of 3t and a run of t over the" \
 	    "difference in requests.  Kernel work is not counted."
 	echo
-	echo "| server | instructions per request | short run | long run |"
-	echo "|---|---:|---|---|"
+	echo "| server | workload | instructions per request | short run |" \
+	    "long run |"
+	echo "|---|---|---:|---|---|"
 	} >>"$tmp/extra.md"
-	cgl=("refecho raw")
-	[ $have_ekkod = 1 ] && cgl+=("ekkod raw" "ekkod ekko-echo" \
-	    "ekkod ekko-ping")
+	cgl=("refecho raw b" "refecho raw c")
+	[ $have_ekkod = 1 ] && cgl+=("ekkod raw b" "ekkod ekko-echo b" \
+	    "ekkod ekko-ping b" "ekkod raw c" "ekkod ekko-echo c")
 	for x in "${cgl[@]}"; do
-		read -r kind proto <<<"$x"
-		s1=$(cg_run "$kind" "$xsecs" "$proto")
-		s2=$(cg_run "$kind" "$((xsecs * 3))" "$proto")
+		read -r kind proto wl <<<"$x"
+		pipe=1
+		[ "$wl" = c ] && pipe=16
+		s1=$(cg_run "$kind" "$xsecs" "$proto" "$pipe")
+		s2=$(cg_run "$kind" "$((xsecs * 3))" "$proto" "$pipe")
 		r=$(echo "$s1 $s2" | awk '{ n = $4 - $2
 		    if (NF < 4 || n <= 0) { print "n/a"; exit }
 		    printf "%.0f | %d Ir / %d requests | %d Ir / %d requests",
 		    ($3 - $1) / n, $1, $2, $3, $4 }')
-		echo "| $kind $proto | $r |" >>"$tmp/extra.md"
-		echo "bench-extra: instructions $kind $proto: $r"
+		echo "| $kind $proto | ($wl) | $r |" >>"$tmp/extra.md"
+		echo "bench-extra: instructions $kind $proto ($wl): $r"
 	done
 fi
 
