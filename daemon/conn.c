@@ -10,10 +10,9 @@
  * they hold is counted against the worker's share of limits.max_memory
  * (connbuf.c); at the share, reading waits for memory to come back.
  *
- * Timeouts live on three lists (idle, frame, write), each ordered by
- * time because every entry on a list has the same timeout: adding,
- * touching and expiring are all O(1), whatever the number of
- * connections.
+ * Below this file: the ring that holds input across reads
+ * (connring.c), the PROXY header that may come first (connproxy.c), and
+ * the timer lists that close what stalls (conntimer.c).
  */
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -25,15 +24,13 @@
 #include "ekkod.h"
 #include "util.h"
 
-#define BUF_KEEP_MS	1000	/* an emptied large buffer is kept so long */
-
 /* ---- buffers ---- */
 
 /*
  * No buffer for c: malloc failed (r -1), or the worker is at its
  * max_memory share (r -2).  Either way c cannot go on.
  */
-static void
+void
 conn_nomem(struct worker *w, struct conn *c, int r)
 {
 	if (r == -2) {
@@ -127,82 +124,7 @@ conn_mem_wake(struct worker *w)
 	}
 }
 
-/* ---- timer lists ---- */
-
-/* Seconds allowed on list k; 0 = no timeout. */
-static uint64_t
-conn_timeout_ms(struct worker *w, int k)
-{
-	const struct limits_conf *lim = &w->cf->limits;
-
-	switch (k) {
-	case TIMER_IDLE:
-		return (uint64_t)lim->idle_timeout * 1000;
-	case TIMER_FRAME:
-		return (uint64_t)lim->frame_timeout * 1000;
-	case TIMER_WRITE:
-		return (uint64_t)lim->write_timeout * 1000;
-	default:
-		return BUF_KEEP_MS;
-	}
-}
-
-/* Take c off list k. */
-static void
-conn_timer_del(struct worker *w, struct conn *c, int k)
-{
-	if (!(c->flags & CONN_INTIMER(k)))
-		return;
-	if (c->prev[k])
-		c->prev[k]->next[k] = c->next[k];
-	else
-		w->lists.timer_head[k] = c->next[k];
-	if (c->next[k])
-		c->next[k]->prev[k] = c->prev[k];
-	else
-		w->lists.timer_tail[k] = c->prev[k];
-	c->flags &= ~CONN_INTIMER(k);
-}
-
-/* Put c at the tail of list k, stamped now. */
-static void
-conn_timer_touch(struct worker *w, struct conn *c, int k)
-{
-	if (w->lists.timer_tail[k] == c) {
-		c->since[k] = w->now;
-		return;
-	}
-	conn_timer_del(w, c, k);
-	if (conn_timeout_ms(w, k) == 0)
-		return;
-	c->since[k] = w->now;
-	c->next[k] = NULL;
-	c->prev[k] = w->lists.timer_tail[k];
-	if (w->lists.timer_tail[k])
-		w->lists.timer_tail[k]->next[k] = c;
-	else
-		w->lists.timer_head[k] = c;
-	w->lists.timer_tail[k] = c;
-	c->flags |= CONN_INTIMER(k);
-}
-
-/* Milliseconds until the first timer fires, capped at max. */
-int
-conn_next_timeout(struct worker *w)
-{
-	uint64_t best = 1000, t, due;
-	int k;
-
-	for (k = 0; k < NTIMERS; k++) {
-		if (w->lists.timer_head[k] == NULL)
-			continue;
-		due = w->lists.timer_head[k]->since[k] + conn_timeout_ms(w, k);
-		t = due > w->now ? due - w->now : 0;
-		if (t < best)
-			best = t;
-	}
-	return (int)best;
-}
+/* ---- timeouts ---- */
 
 /* Close every connection whose oldest timer has run out. */
 void
@@ -215,7 +137,7 @@ conn_expire(struct worker *w)
 	int k;
 
 	for (k = 0; k < 3; k++) {
-		lim = conn_timeout_ms(w, k);
+		lim = conntimer_ms(w, k);
 		while ((c = w->lists.timer_head[k]) != NULL &&
 		    w->now - c->since[k] >= lim) {
 			sb_count(&w->slot->errors[(c->flags & CONN_PROXY) ?
@@ -228,7 +150,7 @@ conn_expire(struct worker *w)
 	/* Large input buffers left empty: back to the allocator. */
 	while ((c = w->lists.timer_head[TIMER_BUF]) != NULL &&
 	    w->now - c->since[TIMER_BUF] >= BUF_KEEP_MS) {
-		conn_timer_del(w, c, TIMER_BUF);
+		conntimer_del(w, c, TIMER_BUF);
 		if (c->in.len == 0)
 			connbuf_release(w, &c->in);
 	}
@@ -305,11 +227,11 @@ conn_open(struct worker *w, int fd, struct listener_conf *l, int admin,
 		c->flags = 0;
 		return;
 	}
-	conn_timer_touch(w, c, TIMER_IDLE);
+	conntimer_touch(w, c, TIMER_IDLE);
 	if (l->proxy != PROXY_OFF) {
 		/* the header is due within frame_timeout of the accept */
 		c->flags |= CONN_PROXY;
-		conn_timer_touch(w, c, TIMER_FRAME);
+		conntimer_touch(w, c, TIMER_FRAME);
 	}
 	w->nconns++;
 	sb_count(&w->slot->accepted, 1);
@@ -324,7 +246,7 @@ conn_close(struct worker *w, struct conn *c)
 	if (!(c->flags & CONN_OPEN))
 		return;
 	for (k = 0; k < NTIMERS; k++)
-		conn_timer_del(w, c, k);
+		conntimer_del(w, c, k);
 	close(c->fd);
 	conn_mem_unwait(w, c);
 	connbuf_release(w, &c->in);
@@ -356,7 +278,7 @@ conn_keep_out(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
  * Send n bytes: straight to the socket while nothing is queued, and
  * whatever it will not take into the output buffer.
  */
-static void
+void
 conn_send(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
 {
 	ssize_t r;
@@ -379,7 +301,7 @@ conn_send(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
 			p += r;
 			n -= (size_t)r;
 		}
-		conn_timer_touch(w, c, TIMER_WRITE);
+		conntimer_touch(w, c, TIMER_WRITE);
 	}
 	conn_keep_out(w, c, p, n);
 }
@@ -388,7 +310,7 @@ conn_send(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
  * Send cnt pieces with one call: straight to the socket while nothing
  * is queued, and whatever it will not take into the output buffer.
  */
-static void
+void
 conn_sendv(struct worker *w, struct conn *c, struct iovec *iov, int cnt)
 {
 	struct msghdr m;
@@ -418,7 +340,7 @@ conn_sendv(struct worker *w, struct conn *c, struct iovec *iov, int cnt)
 		if (take == iov[i].iov_len)
 			continue;
 		if (c->out.len == 0)
-			conn_timer_touch(w, c, TIMER_WRITE);
+			conntimer_touch(w, c, TIMER_WRITE);
 		conn_keep_out(w, c, (const uint8_t *)iov[i].iov_base + take,
 		    iov[i].iov_len - take);
 	}
@@ -441,14 +363,14 @@ conn_send_ref(struct worker *w, struct conn *c, const struct iovec *ref)
 }
 
 /* Output held back beyond this stops the reading of more requests. */
-static int
+int
 conn_output_full(struct worker *w, const struct conn *c)
 {
 	return c->out.len + w->reply.len >= (size_t)w->cf->limits.max_output;
 }
 
 /* A frame over max_frame: error reply (command mode), then close. */
-static void
+void
 conn_too_large(struct worker *w, struct conn *c)
 {
 	sb_count(&w->slot->errors[ERR_FRAME_TOO_LARGE], 1);
@@ -529,7 +451,7 @@ flush:
  * max_output wait, with reading paused, for the socket to take it: the
  * writable event resumes them (conn_writable).
  */
-static size_t
+size_t
 conn_process(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
 {
 	uint64_t before = atomic_load_explicit(&w->slot->requests,
@@ -550,132 +472,27 @@ conn_process(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
 	return off;
 }
 
-/* Send the n bytes at the head of ring c->in, one piece or two. */
-static void
-conn_send_ring(struct worker *w, struct conn *c, size_t n)
-{
-	size_t n1 = connbuf_ring_first(&c->in);
-	struct iovec iov[2];
-
-	if (n <= n1) {
-		conn_send(w, c, buf_head(&c->in), n);
-		return;
-	}
-	iov[0].iov_base = buf_head(&c->in);
-	iov[0].iov_len = n1;
-	iov[1].iov_base = c->in.data;
-	iov[1].iov_len = n - n1;
-	conn_sendv(w, c, iov, 2);
-}
-
-/*
- * The frame at offset at of ring c->in, whose first n1 bytes lie before
- * the wrap.  The scan hint serves a frame that lies in one piece; one
- * across the wrap is scanned whole.
- */
-static int
-conn_ring_next(struct conn *c, size_t at, size_t n1, size_t *len)
-{
-	const struct framer *f = &c->l->framer;
-	int r;
-
-	if (at >= n1)
-		return frame_next(f, c->in.data + (at - n1), c->in.len - at,
-		    &c->scanned, len);
-	if (c->in.len == n1)
-		return frame_next(f, buf_head(&c->in) + at, n1 - at,
-		    &c->scanned, len);
-	r = frame_next_split(f, buf_head(&c->in) + at, n1 - at, c->in.data,
-	    c->in.len - n1, len);
-	if (r == FRAME_OK)
-		c->scanned = 0;
-	return r;
-}
-
-/*
- * Echo from ring c->in: every complete frame from the head, across the
- * wrap too, goes out from where it lies with one call.  Output already
- * over max_output lets one frame through and pauses, as conn_frames
- * does.  A partial line across the wrap is made whole, so that its
- * scan goes on where it stopped rather than again from its start.
- */
-static void
-conn_ring_echo(struct worker *w, struct conn *c)
-{
-	size_t at = 0, len = 0, n1 = connbuf_ring_first(&c->in);
-	int full = conn_output_full(w, c), r = FRAME_NEED;
-	uint64_t nreq = 0;
-
-	while (at < c->in.len) {
-		if (full && nreq > 0) {
-			/* resumed as output drains */
-			c->flags |= CONN_PAUSED;
-			break;
-		}
-		if ((r = conn_ring_next(c, at, n1, &len)) != FRAME_OK)
-			break;
-		at += len;
-		nreq++;
-	}
-	sb_count(&w->slot->requests, nreq);
-	conn_send_ring(w, c, at);
-	connbuf_ring_consume(&c->in, r == FRAME_TOO_LARGE ? c->in.len : at);
-	if (r == FRAME_TOO_LARGE)
-		conn_too_large(w, c);
-	else if (r == FRAME_NEED && c->l->framer.kind == FRAMING_LINE &&
-	    (r = connbuf_linearize(w, &c->in)) < 0)
-		conn_nomem(w, c, r);
-}
-
-/*
- * Command requests from ring c->in: those before the wrap where they
- * lie; one across it is made whole first (a request is parsed in one
- * piece), then those after it.
- */
-static void
-conn_ring_commands(struct worker *w, struct conn *c)
-{
-	size_t n1, used;
-	int r;
-
-	while (c->in.len > 0) {
-		n1 = connbuf_ring_first(&c->in);
-		used = conn_process(w, c, buf_head(&c->in), n1);
-		connbuf_ring_consume(&c->in, used);
-		if (c->flags & (CONN_PAUSED | CONN_CLOSING | CONN_DEAD))
-			return;
-		if (used == n1)
-			continue;	/* the head moved past the wrap */
-		if (c->in.len == n1 - used)
-			return;		/* partial, in one piece */
-		if ((r = connbuf_linearize(w, &c->in)) < 0) {
-			conn_nomem(w, c, r);
-			return;
-		}
-	}
-}
-
 /* Frames still held in c->in (after a pause or a partial read). */
-static void
+void
 conn_input_buffered(struct worker *w, struct conn *c)
 {
 	if (c->in.len == 0)
 		return;
 	if (c->l->mode == MODE_ECHO)
-		conn_ring_echo(w, c);
+		connring_echo(w, c);
 	else
-		conn_ring_commands(w, c);
+		connring_commands(w, c);
 	if (c->in.len > 0)
-		conn_timer_del(w, c, TIMER_BUF);
+		conntimer_del(w, c, TIMER_BUF);
 	else if (c->in.cap <= CONNBUF_BLOCK || w->memwait != NULL)
 		connbuf_release(w, &c->in);	/* others wait for memory */
 	else
 		/* Large frames come in runs: keep it, for a second. */
-		conn_timer_touch(w, c, TIMER_BUF);
+		conntimer_touch(w, c, TIMER_BUF);
 }
 
 /* Keep what the scratch buffer held beyond the complete frames. */
-static void
+void
 conn_keep_rest(struct worker *w, struct conn *c, const uint8_t *p,
     size_t n)
 {
@@ -695,206 +512,23 @@ conn_keep_rest(struct worker *w, struct conn *c, const uint8_t *p,
  * After input: pause reading when output is over max_output, and keep
  * the frame timer running while a message is incomplete.
  */
-static void
+void
 conn_after_input(struct worker *w, struct conn *c, int completed)
 {
 	if (conn_output_full(w, c))
 		c->flags |= CONN_PAUSED;
 	if (c->in.len == 0 || (c->flags & CONN_PAUSED))
-		conn_timer_del(w, c, TIMER_FRAME);
+		conntimer_del(w, c, TIMER_FRAME);
 	else if (completed || !(c->flags & CONN_INTIMER(TIMER_FRAME)))
-		conn_timer_touch(w, c, TIMER_FRAME);
+		conntimer_touch(w, c, TIMER_FRAME);
 }
 
 /* The peer half-closed: no partial message will ever complete. */
-static void
+void
 conn_eof(struct worker *w, struct conn *c)
 {
 	c->flags |= CONN_EOF;
-	conn_timer_del(w, c, TIMER_FRAME);
-}
-
-/* ---- the PROXY header ---- */
-
-/* The header was bad or cut short: count it, say so, close. */
-static void
-conn_proxy_fail(struct worker *w, struct conn *c, const char *why)
-{
-	sb_count(&w->slot->errors[ERR_PROXY], 1);
-	log_limited(&w->log_conn, "connection on port %d: PROXY header %s; "
-	    "closing", c->l->port, why);
-	c->flags |= CONN_DEAD;
-}
-
-/*
- * Read into c's partial header (in c->in), or into the scratch buffer
- * when there is none; *p and *len get all the bytes so far.
- */
-static ssize_t
-conn_proxy_read(struct worker *w, struct conn *c, const uint8_t **p,
-    size_t *len)
-{
-	ssize_t n;
-	int r;
-
-	if (c->in.len == 0) {
-		n = read(c->fd, w->scratch, w->scratch_size);
-		*p = w->scratch;
-		*len = n > 0 ? (size_t)n : 0;
-		return n;
-	}
-	/* no further than a header can reach: the rest waits in the socket */
-	if ((r = connbuf_reserve(w, &c->in, PROXY_MAX - c->in.len,
-	    PROXY_MAX)) < 0) {
-		conn_nomem(w, c, r);
-		return -2;
-	}
-	n = read(c->fd, buf_tail(&c->in), PROXY_MAX - c->in.len);
-	if (n > 0)
-		c->in.len += (size_t)n;
-	*p = buf_head(&c->in);
-	*len = c->in.len;
-	return n;
-}
-
-/*
- * Readable before the PROXY header is complete.  Nothing reaches the
- * framer before it; once it is, its client is admitted (the access
- * lists, per-IP, admin_allow apply to it) and the bytes after it are
- * the client's first, served at once.
- */
-static void
-conn_proxy_readable(struct worker *w, struct conn *c)
-{
-	struct proxy_hdr h;
-	const uint8_t *p;
-	size_t len, used;
-	ssize_t n;
-	int r;
-
-	if ((n = conn_proxy_read(w, c, &p, &len)) <= 0) {
-		if (n == 0 && c->in.len > 0)
-			conn_proxy_fail(w, c, "cut short");
-		else if (n == 0)
-			conn_eof(w, c);	/* a probe that sent nothing */
-		else if (n == -1 && errno != EAGAIN && errno != EINTR) {
-			sb_count(&w->slot->errors[ERR_RESET], 1);
-			c->flags |= CONN_DEAD;
-		}
-		return;
-	}
-	sb_count(&w->slot->bytes_in, (uint64_t)n);
-	conn_timer_touch(w, c, TIMER_IDLE);
-	if ((r = proxy_parse(c->l->proxy, p, len, &h)) == PROXY_INVALID) {
-		conn_proxy_fail(w, c, len >= PROXY_MAX ? "over 4 KiB" :
-		    "invalid");
-		return;
-	}
-	if (r == PROXY_NEED) {
-		if (p == w->scratch)
-			conn_keep_rest(w, c, p, len);
-		return;
-	}
-	c->flags &= ~CONN_PROXY;
-	conn_timer_del(w, c, TIMER_FRAME);
-	if (h.family != AF_UNSPEC)
-		memcpy(c->peer, h.addr, sizeof(c->peer));
-	if (worker_admit_client(w, c) == -1) {
-		c->flags |= CONN_DEAD;
-		return;
-	}
-	if (p == w->scratch) {
-		used = h.len + conn_process(w, c, p + h.len, len - h.len);
-		if (used < len)
-			conn_keep_rest(w, c, p + used, len - used);
-	} else {
-		buf_consume(&c->in, h.len);
-		conn_input_buffered(w, c);
-		if (c->in.len == 0)
-			connbuf_release(w, &c->in);
-	}
-	conn_after_input(w, c, 1);
-}
-
-/*
- * A ring full of one partial frame grows: geometrically as its bytes
- * come, to the frame's end as far as it is known, within memory.
- */
-static int
-conn_ring_grow(struct worker *w, struct conn *c, size_t room)
-{
-	uint8_t head[FRAME_LENGTH_HDR];
-	size_t upto, n = c->in.len < sizeof(head) ? c->in.len : sizeof(head);
-
-	connbuf_ring_peek(&c->in, head, n);
-	upto = connbuf_in_limit(&c->l->framer, head, c->in.len);
-	if (upto > c->in.len + room)
-		upto = c->in.len + room;
-	return connbuf_reserve(w, &c->in, CONNBUF_MIN_READ, upto);
-}
-
-/*
- * Command mode parses a request in one piece, so its input does not
- * wrap: a partial request is moved to the front when the room behind
- * it runs short (at most one request, once per buffer filled), rather
- * than the whole buffer made one piece at the wrap.
- */
-static int
-conn_command_space(struct conn *c, struct iovec *iov, size_t room)
-{
-	if (c->in.off > 0 && buf_room(&c->in) < CONNBUF_MIN_READ) {
-		buf_compact(&c->in);
-	}
-	iov[0].iov_base = buf_tail(&c->in);
-	iov[0].iov_len = buf_room(&c->in) < room ? buf_room(&c->in) : room;
-	return 1;
-}
-
-/*
- * Read into c's ring after the bytes it holds, to the end of the block
- * and on before its head: a partial frame waits where it is and its
- * rest lands behind it.  *filled says the read took all the space
- * there was.  -2 when c could not get memory (it is dead).
- */
-static ssize_t
-conn_ring_read(struct worker *w, struct conn *c, size_t room, int *filled)
-{
-	struct iovec iov[2];
-	size_t space;
-	ssize_t n;
-	int cnt, r;
-
-	if (c->in.len == c->in.cap && (r = conn_ring_grow(w, c, room)) < 0) {
-		conn_nomem(w, c, r);
-		return -2;
-	}
-	if (c->l->mode == MODE_COMMAND)
-		cnt = conn_command_space(c, iov, room);
-	else
-		cnt = connbuf_ring_space(&c->in, iov, room);
-	space = iov[0].iov_len + (cnt > 1 ? iov[1].iov_len : 0);
-	n = readv(c->fd, iov, cnt);
-	*filled = n > 0 && (size_t)n == space;
-	return n;
-}
-
-/*
- * The last read filled the ring: the peer sends faster than one ring
- * holds, so double it, up to a scratch buffer's size, while memory is
- * plentiful (a fraction of what is free), for reads as large as raw
- * echo's.  Done after the frames were answered, when least is held.
- */
-static void
-conn_ring_widen(struct worker *w, struct conn *c)
-{
-	size_t want = 2 * c->in.cap;
-
-	if (want > w->scratch_size)
-		want = w->scratch_size;
-	if (c->in.data == NULL || want <= c->in.cap ||
-	    want > connbuf_free(w) / 8)
-		return;
-	(void)connbuf_reserve(w, &c->in, want - c->in.len, want);
+	conntimer_del(w, c, TIMER_FRAME);
 }
 
 /* Readable: one read, then every complete frame answered. */
@@ -906,7 +540,7 @@ conn_readable(struct worker *w, struct conn *c)
 	ssize_t n;
 
 	if (c->flags & CONN_PROXY) {
-		conn_proxy_readable(w, c);
+		connproxy_readable(w, c);
 		return;
 	}
 	if ((room = connbuf_read_room(w, &c->in, &c->out)) == 0) {
@@ -916,7 +550,7 @@ conn_readable(struct worker *w, struct conn *c)
 	if (scratch)
 		n = read(c->fd, w->scratch, room < w->scratch_size ? room :
 		    w->scratch_size);
-	else if ((n = conn_ring_read(w, c, room, &filled)) == -2)
+	else if ((n = connring_read(w, c, room, &filled)) == -2)
 		return;
 	if (n <= 0) {
 		if (n == 0)
@@ -928,7 +562,7 @@ conn_readable(struct worker *w, struct conn *c)
 		return;
 	}
 	sb_count(&w->slot->bytes_in, (uint64_t)n);
-	conn_timer_touch(w, c, TIMER_IDLE);
+	conntimer_touch(w, c, TIMER_IDLE);
 	if (scratch) {
 		used = conn_process(w, c, w->scratch, (size_t)n);
 		if (used < (size_t)n)
@@ -938,7 +572,7 @@ conn_readable(struct worker *w, struct conn *c)
 		conn_input_buffered(w, c);
 		used = before + (size_t)n - c->in.len;
 		if (filled)
-			conn_ring_widen(w, c);
+			connring_widen(w, c);
 	}
 	conn_after_input(w, c, used > 0);
 }
@@ -960,13 +594,13 @@ conn_writable(struct worker *w, struct conn *c)
 	}
 	sb_count(&w->slot->bytes_out, (uint64_t)r);
 	buf_consume(&c->out, (size_t)r);
-	conn_timer_touch(w, c, TIMER_IDLE);
+	conntimer_touch(w, c, TIMER_IDLE);
 	if (c->out.len > 0) {
-		conn_timer_touch(w, c, TIMER_WRITE);
+		conntimer_touch(w, c, TIMER_WRITE);
 		if (c->out.len >= (size_t)w->cf->limits.max_output / 2)
 			return;
 	} else {
-		conn_timer_del(w, c, TIMER_WRITE);
+		conntimer_del(w, c, TIMER_WRITE);
 		connbuf_release(w, &c->out);
 	}
 	if (c->flags & CONN_PAUSED) {

@@ -701,10 +701,42 @@ void	 conn_open(struct worker *, int, struct listener_conf *, int,
 void	 conn_close(struct worker *, struct conn *);
 void	 conn_event(struct worker *, struct conn *, uint32_t);
 void	 conn_expire(struct worker *);
-int	 conn_next_timeout(struct worker *);
 int	 conn_is_idle(const struct conn *);
 void	 conn_drain_idle(struct worker *);
 void	 conn_release_buffers(struct worker *);
+/* for connring.c and connproxy.c, the layers under conn_readable */
+void	 conn_nomem(struct worker *, struct conn *, int);
+void	 conn_send(struct worker *, struct conn *, const uint8_t *, size_t);
+void	 conn_sendv(struct worker *, struct conn *, struct iovec *, int);
+int	 conn_output_full(struct worker *, const struct conn *);
+void	 conn_too_large(struct worker *, struct conn *);
+size_t	 conn_process(struct worker *, struct conn *, const uint8_t *,
+	    size_t);
+void	 conn_keep_rest(struct worker *, struct conn *, const uint8_t *,
+	    size_t);
+void	 conn_input_buffered(struct worker *, struct conn *);
+void	 conn_after_input(struct worker *, struct conn *, int);
+void	 conn_eof(struct worker *, struct conn *);
+
+/* ---- conntimer.c ---- */
+
+#define BUF_KEEP_MS	1000	/* an emptied large buffer is kept so long */
+
+uint64_t conntimer_ms(struct worker *, int);
+void	 conntimer_del(struct worker *, struct conn *, int);
+void	 conntimer_touch(struct worker *, struct conn *, int);
+int	 conntimer_next(struct worker *);
+
+/* ---- connring.c ---- */
+
+void	 connring_echo(struct worker *, struct conn *);
+void	 connring_commands(struct worker *, struct conn *);
+ssize_t	 connring_read(struct worker *, struct conn *, size_t, int *);
+void	 connring_widen(struct worker *, struct conn *);
+
+/* ---- connproxy.c ---- */
+
+void	 connproxy_readable(struct worker *, struct conn *);
 
 /* ---- connbuf.c ---- */
 

@@ -583,7 +583,7 @@ worker_event(struct worker *w, struct epoll_event *e)
 static int
 worker_timeout_ms(struct worker *w)
 {
-	int t = conn_next_timeout(w);
+	int t = conntimer_next(w);
 
 	if (w->accept_paused) {
 		if (w->accept_resume_ms <= w->now)

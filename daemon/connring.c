@@ -1,0 +1,199 @@
+/*
+ * connring.c -- a connection's input held as a ring.
+ *
+ * Input that outlives a read (a partial frame) stays where it is and the
+ * rest of it lands behind it, wrapping at the end of the block, so no
+ * byte is moved per message: framed echo sends every complete frame
+ * from where it lies (a piece or two, one call), and command mode
+ * parses its requests in place, moving at most one partial request.
+ */
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "ekkod.h"
+
+/* Send the n bytes at the head of ring c->in, one piece or two. */
+static void
+connring_send(struct worker *w, struct conn *c, size_t n)
+{
+	size_t n1 = connbuf_ring_first(&c->in);
+	struct iovec iov[2];
+
+	if (n <= n1) {
+		conn_send(w, c, buf_head(&c->in), n);
+		return;
+	}
+	iov[0].iov_base = buf_head(&c->in);
+	iov[0].iov_len = n1;
+	iov[1].iov_base = c->in.data;
+	iov[1].iov_len = n - n1;
+	conn_sendv(w, c, iov, 2);
+}
+
+/*
+ * The frame at offset at of ring c->in, whose first n1 bytes lie before
+ * the wrap.  The scan hint serves a frame that lies in one piece; one
+ * across the wrap is scanned whole.
+ */
+static int
+connring_next(struct conn *c, size_t at, size_t n1, size_t *len)
+{
+	const struct framer *f = &c->l->framer;
+	int r;
+
+	if (at >= n1)
+		return frame_next(f, c->in.data + (at - n1), c->in.len - at,
+		    &c->scanned, len);
+	if (c->in.len == n1)
+		return frame_next(f, buf_head(&c->in) + at, n1 - at,
+		    &c->scanned, len);
+	r = frame_next_split(f, buf_head(&c->in) + at, n1 - at, c->in.data,
+	    c->in.len - n1, len);
+	if (r == FRAME_OK)
+		c->scanned = 0;
+	return r;
+}
+
+/*
+ * Echo from ring c->in: every complete frame from the head, across the
+ * wrap too, goes out from where it lies with one call.  Output already
+ * over max_output lets one frame through and pauses, as conn_frames
+ * does.  A partial line across the wrap is made whole, so that its
+ * scan goes on where it stopped rather than again from its start.
+ */
+void
+connring_echo(struct worker *w, struct conn *c)
+{
+	size_t at = 0, len = 0, n1 = connbuf_ring_first(&c->in);
+	int full = conn_output_full(w, c), r = FRAME_NEED;
+	uint64_t nreq = 0;
+
+	while (at < c->in.len) {
+		if (full && nreq > 0) {
+			/* resumed as output drains */
+			c->flags |= CONN_PAUSED;
+			break;
+		}
+		if ((r = connring_next(c, at, n1, &len)) != FRAME_OK)
+			break;
+		at += len;
+		nreq++;
+	}
+	sb_count(&w->slot->requests, nreq);
+	connring_send(w, c, at);
+	connbuf_ring_consume(&c->in, r == FRAME_TOO_LARGE ? c->in.len : at);
+	if (r == FRAME_TOO_LARGE)
+		conn_too_large(w, c);
+	else if (r == FRAME_NEED && c->l->framer.kind == FRAMING_LINE &&
+	    (r = connbuf_linearize(w, &c->in)) < 0)
+		conn_nomem(w, c, r);
+}
+
+/*
+ * Command requests from ring c->in: those before the wrap where they
+ * lie; one across it is made whole first (a request is parsed in one
+ * piece), then those after it.
+ */
+void
+connring_commands(struct worker *w, struct conn *c)
+{
+	size_t n1, used;
+	int r;
+
+	while (c->in.len > 0) {
+		n1 = connbuf_ring_first(&c->in);
+		used = conn_process(w, c, buf_head(&c->in), n1);
+		connbuf_ring_consume(&c->in, used);
+		if (c->flags & (CONN_PAUSED | CONN_CLOSING | CONN_DEAD))
+			return;
+		if (used == n1)
+			continue;	/* the head moved past the wrap */
+		if (c->in.len == n1 - used)
+			return;		/* partial, in one piece */
+		if ((r = connbuf_linearize(w, &c->in)) < 0) {
+			conn_nomem(w, c, r);
+			return;
+		}
+	}
+}
+
+/*
+ * A ring full of one partial frame grows: geometrically as its bytes
+ * come, to the frame's end as far as it is known, within memory.
+ */
+static int
+connring_grow(struct worker *w, struct conn *c, size_t room)
+{
+	uint8_t head[FRAME_LENGTH_HDR];
+	size_t upto, n = c->in.len < sizeof(head) ? c->in.len : sizeof(head);
+
+	connbuf_ring_peek(&c->in, head, n);
+	upto = connbuf_in_limit(&c->l->framer, head, c->in.len);
+	if (upto > c->in.len + room)
+		upto = c->in.len + room;
+	return connbuf_reserve(w, &c->in, CONNBUF_MIN_READ, upto);
+}
+
+/*
+ * Command mode parses a request in one piece, so its input does not
+ * wrap: a partial request is moved to the front when the room behind
+ * it runs short (at most one request, once per buffer filled), rather
+ * than the whole buffer made one piece at the wrap.
+ */
+static int
+connring_command_space(struct conn *c, struct iovec *iov, size_t room)
+{
+	if (c->in.off > 0 && buf_room(&c->in) < CONNBUF_MIN_READ) {
+		buf_compact(&c->in);
+	}
+	iov[0].iov_base = buf_tail(&c->in);
+	iov[0].iov_len = buf_room(&c->in) < room ? buf_room(&c->in) : room;
+	return 1;
+}
+
+/*
+ * Read into c's ring after the bytes it holds, to the end of the block
+ * and on before its head: a partial frame waits where it is and its
+ * rest lands behind it.  *filled says the read took all the space
+ * there was.  -2 when c could not get memory (it is dead).
+ */
+ssize_t
+connring_read(struct worker *w, struct conn *c, size_t room, int *filled)
+{
+	struct iovec iov[2];
+	size_t space;
+	ssize_t n;
+	int cnt, r;
+
+	if (c->in.len == c->in.cap && (r = connring_grow(w, c, room)) < 0) {
+		conn_nomem(w, c, r);
+		return -2;
+	}
+	if (c->l->mode == MODE_COMMAND)
+		cnt = connring_command_space(c, iov, room);
+	else
+		cnt = connbuf_ring_space(&c->in, iov, room);
+	space = iov[0].iov_len + (cnt > 1 ? iov[1].iov_len : 0);
+	n = readv(c->fd, iov, cnt);
+	*filled = n > 0 && (size_t)n == space;
+	return n;
+}
+
+/*
+ * The last read filled the ring: the peer sends faster than one ring
+ * holds, so double it, up to a scratch buffer's size, while memory is
+ * plentiful (a fraction of what is free), for reads as large as raw
+ * echo's.  Done after the frames were answered, when least is held.
+ */
+void
+connring_widen(struct worker *w, struct conn *c)
+{
+	size_t want = 2 * c->in.cap;
+
+	if (want > w->scratch_size)
+		want = w->scratch_size;
+	if (c->in.data == NULL || want <= c->in.cap ||
+	    want > connbuf_free(w) / 8)
+		return;
+	(void)connbuf_reserve(w, &c->in, want - c->in.len, want);
+}
