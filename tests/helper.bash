@@ -56,12 +56,25 @@ ekkotest() {
 # $1 distinct free TCP ports on loopback, one a line: all are held open
 # at once while the kernel picks them, so no two are the same.
 free_ports() {
-	ekkotest free-ports "$1"
+	local ports
+	ports=$(ekkotest free-ports "$1")
+	[ -z "${BATS_TEST_TMPDIR:-}" ] ||
+	    echo "$ports" >>"$BATS_TEST_TMPDIR/.ports"
+	echo "$ports"
 }
 
-# A free TCP port on loopback, chosen by the kernel.
+# A free TCP port on loopback, chosen by the kernel, and none this test
+# was given already: the kernel may hand a closed port out again at
+# once, and two listeners on one port make a config ekkod refuses.
 free_port() {
-	free_ports 1
+	local seen="${BATS_TEST_TMPDIR:-}/.ports" p i
+	for ((i = 0; i < 20; i++)); do
+		p=$(ekkotest free-ports 1)
+		[ -n "${BATS_TEST_TMPDIR:-}" ] || break
+		grep -qx "$p" "$seen" 2>/dev/null || break
+	done
+	[ -z "${BATS_TEST_TMPDIR:-}" ] || echo "$p" >>"$seen"
+	echo "$p"
 }
 
 # Write the config from stdin to $T/ekkod.conf.
