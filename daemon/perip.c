@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ekkod.h"
 
@@ -163,8 +164,32 @@ perip_put(struct perip_entry *dst, const struct perip_entry *src)
 }
 
 /*
+ * Zero n entries from a and give their memory back.  A hole punched in
+ * a shared mapping reads as zeros and holds no pages, so the spare array
+ * costs nothing between rebuilds, where a memset would keep all of it
+ * resident (64 MB at a million connections).  The partial pages at
+ * either end, shared with what lies beside, are cleared by hand.
+ */
+static void
+perip_zero(struct perip_entry *a, size_t n)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	char *p = (char *)a, *end = p + n * sizeof(*a);
+	char *lo = (char *)(((uintptr_t)p + pg - 1) & ~(pg - 1));
+	char *hi = (char *)((uintptr_t)end & ~(pg - 1));
+
+	if (hi <= lo || madvise(lo, (size_t)(hi - lo), MADV_REMOVE) == -1) {
+		memset(p, 0, (size_t)(end - p));
+		return;
+	}
+	memset(p, 0, (size_t)(lo - p));
+	memset(hi, 0, (size_t)(end - hi));
+}
+
+/*
  * Rebuild the valid entries of the live array into the spare one,
- * one entry per (address, slot, generation), and switch to it.
+ * one entry per (address, slot, generation), switch to it, and give
+ * the old array's memory back.
  */
 static void
 perip_rebuild(void)
@@ -174,7 +199,7 @@ perip_rebuild(void)
 
 	/* a generation moved during the rebuild asks for another */
 	atomic_store(&pt->stale, 0);
-	memset(dst, 0, (size_t)(pt->mask + 1) * sizeof(*dst));
+	perip_zero(dst, (size_t)pt->mask + 1);
 	for (i = 0; i <= pt->mask; i++) {
 		if (!perip_valid(&src[i]))
 			continue;
@@ -191,6 +216,7 @@ perip_rebuild(void)
 	}
 	pt->n = n;
 	atomic_store(&pt->live, !cur);
+	perip_zero(src, (size_t)pt->mask + 1);
 }
 
 /*

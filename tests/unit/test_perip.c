@@ -1,8 +1,9 @@
 /*
  * test_perip.c -- the per-IP table when a worker dies or stops inside
  * its critical section: a delete killed half-way leaves every other
- * count exact, the master's forget never waits for the lock, and a
- * reaped slot's counts stop counting.
+ * count exact, the master's forget never waits for the lock, a reaped
+ * slot's counts stop counting, and a rebuild gives the spare array's
+ * memory back.
  *
  * A forked child plays a worker (slot 1, then 2) and perip_fault_hook
  * stops or kills it right after the first entry its delete shifts back;
@@ -175,6 +176,57 @@ test_forget_frees(void)
 	perip_release(a, 0);
 }
 
+/* This process's resident shared memory in kB (RssShmem), or -1. */
+static long
+rss_shmem_kb(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "RssShmem: %ld", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/*
+ * Sized for a million connections, each of the two arrays is 64 MB: a
+ * rebuild (here after a reaped slot, twice so that both arrays are
+ * rebuilt into) leaves resident only the pages its entries use.
+ */
+static void
+test_rebuild_resident(const uint64_t *key)
+{
+	uint8_t a[16];
+	long before, after;
+	uint32_t i;
+	int round, ok = 1;
+
+	if (perip_create(1000000, key) == -1)
+		return;
+	for (i = 0; i < 100; i++) {
+		addr_of(i, a);
+		perip_acquire(a, 1, 10);
+	}
+	before = rss_shmem_kb();
+	for (round = 0; round < 2; round++) {
+		perip_forget_slot(1);
+		addr_of(round, a);
+		ok &= perip_acquire(a, 0, 1) == 0;	/* rebuilds first */
+		perip_acquire(a, 1, 10);
+	}
+	after = rss_shmem_kb();
+	TAP_OK(ok, "a reaped slot's addresses are free after each rebuild");
+	TAP_OK(before >= 0 && after - before < 4096,
+	    "two rebuilds of a 64 MB table: %ld kB more resident",
+	    after - before);
+	perip_destroy();
+}
+
 int
 main(void)
 {
@@ -197,5 +249,6 @@ main(void)
 	test_stopped_holder();
 	test_forget_frees();
 	perip_destroy();
+	test_rebuild_resident(key);
 	return TAP_DONE();
 }
