@@ -180,29 +180,26 @@ connring_read(struct worker *w, struct conn *c, size_t room, int *filled)
 }
 
 /*
- * The last read filled the ring: the peer has more in flight than the
- * ring holds.  Double it up to a scratch buffer's size, for reads as
- * large as raw echo's; past that, add one block at a time, up to twice
- * that size, so that it settles just above what the peer keeps in
- * flight.  A ring that holds a partial frame then still takes all that
- * has arrived in one read, which spares a read and a wait per batch
- * (four 64 KiB frames in flight are 16 bytes more than 256 KiB), while
- * no more memory is touched than that.  Only while memory is plentiful
- * (a fraction of what is free), and after the frames were answered,
- * when least is held.
+ * The last read filled the ring: the peer has more in flight than it
+ * holds.  Double it up to a scratch buffer's size, for reads as large
+ * as raw echo's; past that, add a block at a time, up to twice that,
+ * so that it settles just above what the peer keeps in flight and a
+ * ring holding a partial frame still takes all that has arrived in one
+ * read (four 64 KiB frames in flight are 16 bytes over 256 KiB).  Only
+ * while memory is plentiful (a fraction of what is free), and after
+ * the frames were answered, when least is held.
  */
 void
 connring_widen(struct worker *w, struct conn *c)
 {
-	size_t want = c->in.cap < w->scratch_size ? 2 * c->in.cap :
-	    c->in.cap + CONNBUF_BLOCK;
+	size_t cap = c->in.cap, want;
 
-	if (c->in.cap < w->scratch_size && want > w->scratch_size)
-		want = w->scratch_size;
-	if (want > 2 * w->scratch_size)
-		want = 2 * w->scratch_size;
-	if (c->in.data == NULL || want <= c->in.cap ||
-	    want > connbuf_free(w) / 8)
+	if (cap < w->scratch_size)
+		want = cap * 2 < w->scratch_size ? cap * 2 : w->scratch_size;
+	else
+		want = cap + CONNBUF_BLOCK < 2 * w->scratch_size ?
+		    cap + CONNBUF_BLOCK : 2 * w->scratch_size;
+	if (c->in.data == NULL || want <= cap || want > connbuf_free(w) / 8)
 		return;
 	(void)connbuf_reserve(w, &c->in, want - c->in.len, want);
 }
