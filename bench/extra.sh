@@ -237,6 +237,7 @@ stop_all
 cec_rps()
 {
 	local line
+	# shellcheck disable=SC2086  # OPTS is a word list, or nothing
 	line=$("$lg" -p "$1" -P raw -m cec -c 50 -s 64 -d "$xsecs" -W 0.5 \
 	    -C "$ccpu" -B 127.0.4.1 -N 16 ${2:-})
 	field rps "$line"
