@@ -17,8 +17,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 ".."))
 from ekkotest import (connect as _connect, cpu_ticks, die,  # noqa: E402
-                      TIMEOUT, proc_status, recv_upto, say, statnum,
-                      stats)
+                      proc_status, recv_upto, say, statnum, stats)
 
 fail = die
 
@@ -36,11 +35,11 @@ def recv_exact(s, n, wait=60.0):
     return recv_upto(s, n, wait)
 
 
-def stat_of(cport, key, wait=TIMEOUT):
-    """One STATS figure, over a connection that waits up to wait s."""
+def stats_within(cport, wait):
+    """STATS over a connection that waits up to wait s for its reply."""
     s = connect(cport, timeout=wait)
     try:
-        return statnum(stats(s), key)
+        return stats(s)
     finally:
         s.close()
 
@@ -193,10 +192,11 @@ def cmd_budget(eport, cport, nconn, budget, *pids):
     # While the hogs' unread bytes keep its worker at its share, STATS
     # waits for memory like any reader: as patient as the polite client
     # (under ASan this took over 5 s once; 0.9 s without it).
-    em = stat_of(cport, "errors_memory", 30)
+    st = stats_within(cport, 30)
+    em = statnum(st, "errors_memory")
     say("errors_memory %d, errors_timeout_write %d, errors_nomem %d" %
-        (em, stat_of(cport, "errors_timeout_write", 30),
-         stat_of(cport, "errors_nomem", 30)))
+        (em, statnum(st, "errors_timeout_write"),
+         statnum(st, "errors_nomem")))
     if em < 1:
         fail("errors_memory is %d" % em)
     for s in hogs:
