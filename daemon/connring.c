@@ -5,12 +5,15 @@
  * rest of it lands behind it, wrapping at the end of the block, so no
  * byte is moved per message: framed echo sends every complete frame
  * from where it lies (a piece or two, one call), and command mode
- * parses its requests in place, moving at most one partial request.
+ * parses its requests in place: a binary ECHO across the wrap is
+ * answered from its two pieces; any other request across it is copied
+ * alone, and a partial text request is moved at most once.
  */
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "ekkod.h"
+#include "proto.h"
 
 /* Send the n bytes at the head of ring c->in, one piece or two. */
 static void
@@ -90,9 +93,67 @@ connring_echo(struct worker *w, struct conn *c)
 }
 
 /*
+ * A large ECHO of len bytes at the head of ring c->in, its header
+ * before the wrap and its payload across it, answered from its two
+ * pieces where they lie: only the reply's header is built
+ * (service_echo_split).  0: not one.
+ */
+static int
+connring_split_echo(struct worker *w, struct conn *c, size_t len)
+{
+	size_t n1 = connbuf_ring_first(&c->in);
+	struct iovec iov[3];
+
+	if (n1 < PROTO_HDR || !service_echo_split(w, c, buf_head(&c->in), len))
+		return 0;
+	sb_count(&w->slot->requests, 1);
+	iov[0].iov_base = w->reply.data;
+	iov[0].iov_len = w->reply.len;
+	iov[1].iov_base = buf_head(&c->in) + PROTO_HDR;
+	iov[1].iov_len = n1 - PROTO_HDR;
+	iov[2].iov_base = c->in.data;
+	iov[2].iov_len = len - n1;
+	conn_sendv(w, c, iov, 3);
+	w->reply.len = 0;
+	metrics_observe(w, c->l->mode, 1);
+	return 1;
+}
+
+/*
+ * The binary request at the head of ring c->in lies across the wrap.
+ * While it is partial it waits where it is (0).  Complete, a large ECHO
+ * is answered from where it lies; any other is copied whole, alone,
+ * into the scratch buffer (free while input is in the ring) and
+ * answered from there (1).  -1: too large for that, or over max_frame:
+ * the ring is to be made one piece.
+ */
+static int
+connring_split_request(struct worker *w, struct conn *c)
+{
+	size_t len;
+	int r;
+
+	if ((r = connring_next(c, 0, connbuf_ring_first(&c->in), &len)) ==
+	    FRAME_NEED)
+		return 0;
+	if (r != FRAME_OK)
+		return -1;
+	if (!connring_split_echo(w, c, len)) {
+		if (len > w->scratch_size)
+			return -1;
+		connbuf_ring_peek(&c->in, w->scratch, len);
+		BUF_COPIED(BUF_COPY_IN, len);
+		len = conn_process(w, c, w->scratch, len);
+	}
+	connbuf_ring_consume(&c->in, len);
+	return 1;
+}
+
+/*
  * Command requests from ring c->in: those before the wrap where they
- * lie; one across it is made whole first (a request is parsed in one
- * piece), then those after it.
+ * lie; a binary one across it waits there until it is complete
+ * (connring_split_request); any other across it is made whole first (a
+ * request is parsed in one piece); then those after it.
  */
 void
 connring_commands(struct worker *w, struct conn *c)
@@ -110,6 +171,12 @@ connring_commands(struct worker *w, struct conn *c)
 			continue;	/* the head moved past the wrap */
 		if (c->in.len == n1 - used)
 			return;		/* partial, in one piece */
+		if (c->l->framer.kind == FRAMING_LENGTH &&
+		    (r = connring_split_request(w, c)) >= 0) {
+			if (r == 0)
+				return;
+			continue;
+		}
 		if ((r = connbuf_linearize(w, &c->in)) < 0) {
 			conn_nomem(w, c, r);
 			return;
@@ -135,10 +202,11 @@ connring_grow(struct worker *w, struct conn *c, size_t room)
 }
 
 /*
- * Command mode parses a request in one piece, so its input does not
+ * Text command mode parses a line in one piece, so its input does not
  * wrap: a partial request is moved to the front when the room behind
  * it runs short (at most one request, once per buffer filled), rather
- * than the whole buffer made one piece at the wrap.
+ * than the whole buffer made one piece at the wrap.  (Binary requests
+ * wrap: connring_split_request.)
  */
 static int
 connring_command_space(struct conn *c, struct iovec *iov, size_t room)
@@ -169,7 +237,8 @@ connring_read(struct worker *w, struct conn *c, size_t room, int *filled)
 		conn_nomem(w, c, r);
 		return -2;
 	}
-	if (c->l->mode == MODE_COMMAND)
+	if (c->l->mode == MODE_COMMAND &&
+	    c->l->framer.kind != FRAMING_LENGTH)
 		cnt = connring_command_space(c, iov, room);
 	else
 		cnt = connbuf_ring_space(&c->in, iov, room);

@@ -777,5 +777,7 @@ void	 agent_answer(struct worker *, int);
 int	 service_handle(struct worker *, struct conn *, const uint8_t *,
 	    size_t, struct iovec *);
 void	 service_too_large(struct worker *, struct conn *);
+int	 service_echo_split(struct worker *, struct conn *, const uint8_t *,
+	    size_t);
 
 #endif

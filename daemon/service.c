@@ -189,6 +189,28 @@ service_echo_ref(struct worker *w, struct conn *c, const struct proto_req *r,
 }
 
 /*
+ * A binary request of len bytes that lies in two pieces, its first
+ * PROTO_HDR bytes in hdr: when it is a large ECHO, build only its
+ * reply's header and return 1, the payload to be sent from where it
+ * lies; 0 for any other request (to be made whole and answered by
+ * service_handle).
+ */
+int
+service_echo_split(struct worker *w, struct conn *c, const uint8_t *hdr,
+    size_t len)
+{
+	uint8_t rh[PROTO_HDR];
+
+	if (c->l->framer.kind != FRAMING_LENGTH || len < PROTO_HDR ||
+	    hdr[FRAME_LENGTH_HDR] != PROTO_ECHO ||
+	    len - PROTO_HDR < SERVICE_REF_MIN)
+		return 0;
+	proto_put_header(rh, PROTO_ECHO | PROTO_REPLY, len - PROTO_HDR);
+	service_put(w, rh, sizeof(rh));
+	return 1;
+}
+
+/*
  * DRAIN: lame duck on (no argument) or off ("off"); the reply is the
  * state that holds after it.  An "off" during a stop is an error: the
  * stop's lame duck lasts until the exit.

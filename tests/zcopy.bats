@@ -59,6 +59,12 @@ zc() {
 	zc "$CMDT" echo-text - 30 7
 }
 
+@test "ECHO and PING, binary: small requests across the wrap too" {
+	start_z
+	zc "$CMDB" mix-bin - 3000 18
+	zc "$CMDB" mix-bin - 3000 19 --partial
+}
+
 @test "pipelined frames and a trailing partial, then half-close: the partial is dropped" {
 	start_z
 	zc "$LEN" length - 25 8 --partial

@@ -5,9 +5,11 @@ and check the bytes on the wire (tests/zcopy.bats).
   zcopy.py PORT KIND ARG NFRAMES SEED [--partial] [--slow] [--chunk N]
 
 KIND: length, line (ARG: delimiter, e.g. '\\n' or '\\r\\n'), fixed (ARG:
-frame_size), echo-bin, echo-text (ARG unused, "-").  NFRAMES frames of
-sizes drawn from SEED (large ones, so the server's input ring fills,
-grows and wraps) are sent in chunks of random size, pipelined.
+frame_size), echo-bin, echo-text, mix-bin (ARG unused, "-").  NFRAMES
+frames of sizes drawn from SEED (large ones, so the server's input ring
+fills, grows and wraps) are sent in chunks of random size, pipelined.
+mix-bin is binary PINGs and small ECHOs with a large ECHO now and then,
+sent in small chunks, so that small requests, too, lie across the wrap.
 --toolarge ends the input with a frame over max_frame 300000: the
 replies are the frames before it, then the server closes.
 --partial adds the first half of one more frame and half-closes: the
@@ -34,6 +36,8 @@ def frames(kind, arg, n, rnd):
     out = []
     for i in range(n):
         size = rnd.choice([1, 7, 4093, 65536, 70001, 131071, 200003])
+        if kind == "mix-bin":
+            size = rnd.choice([0, 0, 1, 60, 700, 1023, 1024, 5000])
         size = max(1, size + rnd.randrange(0, 5))
         body = bytes((65 + (i + j) % 26) for j in range(size))
         if kind == "length":
@@ -45,7 +49,10 @@ def frames(kind, arg, n, rnd):
         elif kind == "fixed":
             body = (body * (arg // len(body) + 1))[:arg]
             req = rep = body
-        elif kind == "echo-bin":
+        elif kind == "mix-bin" and size < 3:
+            req = (1).to_bytes(4, "big") + b"\x01"
+            rep = (5).to_bytes(4, "big") + b"\x81PONG"
+        elif kind in ("echo-bin", "mix-bin"):
             req = (size + 1).to_bytes(4, "big") + b"\x02" + body
             rep = (size + 1).to_bytes(4, "big") + b"\x82" + body
         else:
@@ -88,7 +95,9 @@ def main():
         at = 0
         try:
             while at < len(data):
-                step = rnd.choice([1, 3, 1000, 16384, 65536, 300000])
+                step = rnd.choice([1, 3, 17, 200, 1000, 5000]
+                                  if kind == "mix-bin" else
+                                  [1, 3, 1000, 16384, 65536, 300000])
                 s.sendall(data[at:at + step])
                 at += step
             s.shutdown(socket.SHUT_WR)
