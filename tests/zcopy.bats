@@ -89,6 +89,8 @@ zc() {
 	zc "$LEN" length - 30 18 --slow
 	zc "$CRLF" line '\r\n' 30 19 --slow --partial
 	zc "$FIX" fixed 50001 20 20 --slow
+	zc "$CMDB" echo-bin - 20 25 --slow
+	zc "$CMDB" mix-bin - 2000 26 --slow --partial
 }
 
 @test "counters unchanged: bytes_in, bytes_out and requests of a ring echo" {
