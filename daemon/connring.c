@@ -122,12 +122,11 @@ connring_split_echo(struct worker *w, struct conn *c, size_t len)
 /*
  * The binary request at the head of ring c->in lies across the wrap
  * (output is not over max_output here: conn_process pauses before a
- * request when it is).
- * While it is partial it waits where it is (0).  Complete, a large ECHO
- * is answered from where it lies; any other is copied whole, alone,
- * into the scratch buffer (free while input is in the ring) and
- * answered from there (1).  -1: too large for that, or over max_frame:
- * the ring is to be made one piece.
+ * request when it is).  While it is partial it waits where it is (0).
+ * Complete, a large ECHO is answered from where it lies; any other is
+ * copied whole, alone, into the scratch buffer (free while input is in
+ * the ring) and answered from there (1).  -1: too large for that, or
+ * over max_frame: the ring is to be made one piece.
  */
 static int
 connring_split_request(struct worker *w, struct conn *c)
