@@ -192,8 +192,8 @@ service_echo_ref(struct worker *w, struct conn *c, const struct proto_req *r,
  * A binary request of len bytes that lies in two pieces, its first
  * PROTO_HDR bytes in hdr: when it is a large ECHO, build only its
  * reply's header and return 1, the payload to be sent from where it
- * lies; 0 for any other request (to be made whole and answered by
- * service_handle).
+ * lies; 0 for any other request (answered by service_handle from a copy
+ * in one piece: connring_split_request).
  */
 int
 service_echo_split(struct worker *w, struct conn *c, const uint8_t *hdr,
