@@ -7,7 +7,8 @@
 # Each target runs on a copy of its seed corpus in build-fuzz/corpus/, so
 # new inputs never land in the tree; a crash leaves its input in
 # build-fuzz/artifacts/ and fails the run once every target has run.
-# fuzz_config links the daemon's config loader.  Leaks in libconfig
+# fuzz_config links the daemon's config loader, fuzz_conn its connection
+# code.  Leaks in libconfig
 # itself are suppressed by tests/fuzz/lsan.supp.
 
 FUZZ_DIR	?= build-fuzz
@@ -18,7 +19,7 @@ FUZZ_CFLAGS	?= -g -O1 -fsanitize=fuzzer,address,undefined \
 		   -fno-sanitize-recover=all -fno-omit-frame-pointer \
 		   -std=c11 -Wall -Wextra
 FUZZ_TARGETS	:= fuzz_frame fuzz_proto fuzz_cidr fuzz_config fuzz_proxy \
-		   fuzz_http
+		   fuzz_http fuzz_conn
 
 # The daemon's objects, as an archive: the linker takes only what
 # config.c needs (its log and proc helpers), never main.
@@ -50,7 +51,10 @@ $(FUZZ_DIR)/libekkod-fuzz.a: $(FUZZ_DAEMON_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(FUZZ_DIR)/fuzz_config: tests/fuzz/fuzz_config.c $(COMMON_SRC) \
+# The targets that link the daemon's own code.
+FUZZ_DAEMON_BINS := $(FUZZ_DIR)/fuzz_config $(FUZZ_DIR)/fuzz_conn
+
+$(FUZZ_DAEMON_BINS): $(FUZZ_DIR)/%: tests/fuzz/%.c $(COMMON_SRC) \
     $(FUZZ_DIR)/libekkod-fuzz.a $(FUZZ_DAEMON_H)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CPPFLAGS) -Idaemon $(FUZZ_CONFIG_CFLAGS) \
