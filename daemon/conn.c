@@ -56,6 +56,21 @@ conn_release_buffers(struct worker *w)
 /* ---- waiting for memory ---- */
 
 /*
+ * Can c never read again, however much memory the others give back?  A
+ * reader needs more free than twice what it holds (connbuf_read_room),
+ * and the most it could ever see free is its share less its input: an
+ * input buffer past about a third of the share, with no output to
+ * drain, holds a frame that can never complete.  Waiting write_timeout
+ * for it would only keep that memory from the others.
+ */
+static int
+conn_mem_hopeless(const struct worker *w, const struct conn *c)
+{
+	return c->out.len == 0 &&
+	    3 * c->in.cap + 2 * CONNBUF_BLOCK > connbuf_share(w);
+}
+
+/*
  * Was the worker at its share within the last write_timeout?  Then a
  * connection that did not drain in that time is closed for memory.
  */
@@ -544,6 +559,15 @@ conn_readable(struct worker *w, struct conn *c)
 		return;
 	}
 	if ((room = connbuf_read_room(w, &c->in, &c->out)) == 0) {
+		if (conn_mem_hopeless(w, c)) {
+			sb_count(&w->slot->errors[ERR_MEMORY], 1);
+			log_limited(&w->log_conn, "connection on port %d: a "
+			    "frame of more than %zu bytes cannot be held "
+			    "within the worker's max_memory share; closing",
+			    c->l->port, c->in.len);
+			c->flags |= CONN_DEAD;
+			return;
+		}
 		conn_mem_wait(w, c);
 		return;
 	}

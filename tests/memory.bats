@@ -94,6 +94,29 @@ EOF
 	mem budget "$E" "$C" 2000 33554432 "$EKKOD_PID" $(workers)
 }
 
+@test "max_memory: a frame one connection can never hold is closed at once" {
+	E=$(free_port)
+	C=$(free_port)
+	# a third of the 1 MiB share is about 340 kB: 600 kB never fits,
+	# and waiting write_timeout (30 s) for it would change nothing
+	conf 1 "max_memory = 1048576;" "nodelay = true;" <<EOF
+  { address = "127.0.0.1"; port = $E; mode = "echo"; framing = "length"; },
+  { address = "127.0.0.1"; port = $C; mode = "command"; framing = "length"; }
+EOF
+	start_ekkod
+	mem over_share "$E" "$C" 600000 10
+	grep -q "frame of more than [0-9]* bytes cannot be held within the worker's max_memory share; closing" "$LOG"
+}
+
+@test "max_memory: a frame within a third of the share is echoed whole" {
+	E=$(free_port)
+	conf 1 "max_memory = 1048576;" "nodelay = true;" <<EOF
+  { address = "127.0.0.1"; port = $E; mode = "echo"; framing = "length"; }
+EOF
+	start_ekkod
+	mem echo_whole "$E" 300000 10
+}
+
 @test "max_memory: documented and range-checked" {
 	printf 'limits = { max_memory = 1024; };\n' | write_conf
 	run "$EKKOD" -t -c "$T/ekkod.conf"

@@ -2,7 +2,8 @@
 """memory.py -- clients for tests/memory.bats: how input buffers grow,
 huge frame headers, and the daemon-wide budget limits.max_memory.
 
-  python3 memory.py growth|header_after_pause|fixed_byte|budget ARGS...
+  python3 memory.py growth|header_after_pause|fixed_byte|budget|over_share|
+      echo_whole ARGS...
 
 Each prints what it measured; on a failure it prints "FAIL: ..." and
 exits 1.
@@ -203,6 +204,62 @@ def cmd_budget(eport, cport, nconn, budget, *pids):
         s.close()
 
 
+def cmd_over_share(port, cport, size, within):
+    """A length frame of size bytes, more than the worker's max_memory
+    share lets one connection hold, is closed within `within` s (not
+    after write_timeout), counted in errors_memory, and the worker goes
+    on echoing."""
+    size, within = int(size), float(within)
+    s = connect(port, timeout=within)
+    s.setblocking(False)
+    data = struct.pack(">I", size) + b"m" * size
+    t0 = time.monotonic()
+    sent, closed = 0, False
+    while time.monotonic() - t0 < within and not closed:
+        try:
+            if sent < len(data):
+                sent += s.send(data[sent:sent + 65536])
+            else:
+                time.sleep(0.01)
+            closed = s.recv(1) == b""
+        except BlockingIOError:
+            time.sleep(0.01)
+        except OSError:     # reset: closed too
+            closed = True
+    took = time.monotonic() - t0
+    s.close()
+    say("sent %d of %d bytes; closed: %s after %.2f s" %
+        (sent, len(data), closed, took))
+    if not closed:
+        fail("still open after %.1f s" % within)
+    p = connect(port, timeout=within)
+    p.sendall(struct.pack(">I", 5) + b"after")
+    got = recv_exact(p, 9, within)
+    p.close()
+    if got != struct.pack(">I", 5) + b"after":
+        fail("a small frame after it came back as %r" % got)
+    em = statnum(stats_within(cport, within), "errors_memory")
+    say("errors_memory %d" % em)
+    if em != 1:
+        fail("errors_memory is %d, not 1" % em)
+
+
+def cmd_echo_whole(port, size, within):
+    """A length frame of size bytes comes back whole within `within` s."""
+    size, within = int(size), float(within)
+    s = connect(port, timeout=within)
+    msg = struct.pack(">I", size) + b"k" * size
+    th = threading.Thread(target=s.sendall, args=(msg,))
+    th.start()
+    got = recv_exact(s, len(msg), within)
+    th.join(within)
+    s.close()
+    say("a frame of %d bytes: %d came back" % (size, len(got)))
+    if got != msg:
+        fail("the frame came back as %d bytes" % len(got))
+
+
 cmds = {"growth": cmd_growth, "header_after_pause": cmd_header_after_pause,
-        "fixed_byte": cmd_fixed_byte, "budget": cmd_budget}
+        "fixed_byte": cmd_fixed_byte, "budget": cmd_budget,
+        "over_share": cmd_over_share, "echo_whole": cmd_echo_whole}
 cmds[sys.argv[1]](*sys.argv[2:])

@@ -2,14 +2,16 @@
  * fuzz_conn.c -- a worker's connection code (conn.c, connring.c,
  * connbuf.c, service.c) against a hostile peer, over a real socket.
  *
- * The input is a listener and a script: writes of literal bytes, bulk
- * writes (so that frames of tens of kilobytes wrap the ring), writes
- * left to pile up before the worker looks, reads of some or all of what
- * came back, a half-close.  The worker's own code serves the other end
- * of a socketpair, polled through its own epoll set, so partial reads,
+ * The input is a listener and a script for two peers: writes of literal
+ * bytes, bulk writes (so that frames of tens of kilobytes wrap the
+ * ring), writes left to pile up before the worker looks, reads of some
+ * or all of what came back, a half-close.  The worker's own code serves
+ * the other ends of two socketpairs, polled through its own epoll set
+ * and its own timers, so partial reads,
  * partial writes (a small send buffer), output over max_output and the
- * pause that follows, the ring's wrap, a PROXY header in pieces and a
- * partial frame at half-close all happen as on a real connection.  In echo mode the bytes that come back must be exactly
+ * pause that follows, the ring's wrap, a PROXY header in pieces, a
+ * partial frame at half-close and one connection waiting for the memory
+ * another holds all happen as on real connections.  In echo mode the bytes that come back must be exactly
  * the complete frames of everything written, in order, as one linear
  * scan of the stream frames it: a partial frame at the end is dropped
  * and a frame over max_frame ends the stream.  In command and metrics
@@ -29,6 +31,7 @@
 #include "util.h"
 
 #define MAXFD		256
+#define NPEERS		2
 #define OUT_MAX		(4u << 20)	/* bytes of stream, and of reply kept */
 #define PUMP_ROUNDS	64
 #define DRAIN_ROUNDS	4096
@@ -53,11 +56,20 @@ static const char *const listener_text[] = {
 /* max_frame, max_output and max_memory: the defaults, or small ones */
 #define NLIMITS		8
 
+/* One peer: our end of its socketpair, and what went each way. */
+struct peer {
+	int		 fd;
+	struct conn	*c;		/* the worker's end */
+	int		 shut;
+	uint8_t		*stream;	/* all we wrote */
+	size_t		 nstream;
+	uint8_t		*reply;		/* what came back: the first OUT_MAX */
+	size_t		 nreply;
+};
+
 static struct config	*configs[NLISTENERS][NLIMITS];
 static struct worker	 w;
-static uint8_t		*stream, *reply;
-static size_t		 nstream, nreply;
-static uint64_t		 skew;		/* ms the clock was moved on */
+static struct peer	 peers[NPEERS];
 static int		 hold;		/* writes pile up unread */
 
 static struct config *
@@ -103,37 +115,42 @@ setup(void)
 	w.conns = calloc(MAXFD, sizeof(*w.conns));
 	w.scratch_size = 256 * 1024;
 	w.scratch = malloc(w.scratch_size);
-	stream = malloc(OUT_MAX);
-	reply = malloc(OUT_MAX);
-	if (w.conns == NULL || w.scratch == NULL || stream == NULL ||
-	    reply == NULL || ev_init(&w.ev, 16) == -1)
+	if (w.conns == NULL || w.scratch == NULL || ev_init(&w.ev, 16) == -1)
 		abort();
+	for (k = 0; k < NPEERS; k++) {
+		peers[k].stream = malloc(OUT_MAX);
+		peers[k].reply = malloc(OUT_MAX);
+		if (peers[k].stream == NULL || peers[k].reply == NULL)
+			abort();
+	}
 }
 
-/* Run the worker's side until it has nothing more to do (or a bound). */
+/* Run the worker as its loop does, until it has nothing to do. */
 static void
 pump(void)
 {
 	int i, n, r;
 
 	for (r = 0; r < PUMP_ROUNDS; r++) {
-		w.now = util_now_ms() + skew;
+		w.now = util_now_ms();
 		w.lat_mark = util_now_ns();
-		if ((n = ev_wait(&w.ev, 0)) <= 0)
-			return;
+		n = ev_wait(&w.ev, 0);
 		for (i = 0; i < n; i++)
 			conn_event(&w, w.ev.events[i].data.ptr,
 			    w.ev.events[i].events);
+		conn_expire(&w);	/* timers, and memory waiters woken */
+		if (n <= 0)
+			return;
 	}
 }
 
 /*
- * Take what the worker sent, up to max bytes (0: all there is).  The
+ * Take what the worker sent pe, up to max bytes (0: all there is).  The
  * first OUT_MAX bytes are kept to compare; command mode's replies can
  * be more than that, and are only counted.
  */
 static void
-take(int peer, size_t max)
+take(struct peer *pe, size_t max)
 {
 	static uint8_t sink[65536];
 	size_t got = 0, want;
@@ -142,31 +159,42 @@ take(int peer, size_t max)
 	while (max == 0 || got < max) {
 		want = max == 0 || max - got > sizeof(sink) ? sizeof(sink) :
 		    max - got;
-		if ((n = recv(peer, sink, want, MSG_DONTWAIT)) <= 0)
+		if ((n = recv(pe->fd, sink, want, MSG_DONTWAIT)) <= 0)
 			return;
-		if (nreply + (size_t)n <= OUT_MAX)
-			memcpy(reply + nreply, sink, (size_t)n);
-		nreply += (size_t)n;
+		if (pe->nreply + (size_t)n <= OUT_MAX)
+			memcpy(pe->reply + pe->nreply, sink, (size_t)n);
+		pe->nreply += (size_t)n;
 		got += (size_t)n;
 	}
 }
 
-/* Write p[0..n) as the peer, serving the worker while it cannot take it. */
 static void
-give(int peer, const uint8_t *p, size_t n)
+take_all(void)
+{
+	int k;
+
+	for (k = 0; k < NPEERS; k++)
+		take(&peers[k], 0);
+}
+
+/* Write p[0..n) as pe, serving the worker while it cannot take it. */
+static void
+give(struct peer *pe, const uint8_t *p, size_t n)
 {
 	ssize_t k;
 	int tries;
 
-	if (nstream + n > OUT_MAX)
-		n = OUT_MAX - nstream;
+	if (pe->shut)
+		return;
+	if (pe->nstream + n > OUT_MAX)
+		n = OUT_MAX - pe->nstream;
 	for (tries = 0; n > 0 && tries < 64; tries++) {
-		k = send(peer, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		k = send(pe->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (k < 0 && errno != EAGAIN)
 			return;		/* the worker closed */
 		if (k > 0) {
-			memcpy(stream + nstream, p, (size_t)k);
-			nstream += (size_t)k;
+			memcpy(pe->stream + pe->nstream, p, (size_t)k);
+			pe->nstream += (size_t)k;
 			p += k;
 			n -= (size_t)k;
 		}
@@ -174,36 +202,36 @@ give(int peer, const uint8_t *p, size_t n)
 			continue;
 		pump();
 		if (k <= 0)
-			take(peer, 0);	/* a paused worker waits for us */
+			take_all();	/* a paused worker waits for us */
 	}
 }
 
 /*
- * Where echo must start framing the stream: after a PROXY header when
+ * Where echo must start framing pe's stream: after a PROXY header when
  * the listener takes one; -1 when the header is invalid or never came
  * whole (then nothing is echoed).
  */
 static ssize_t
-expected_start(const struct listener_conf *l)
+expected_start(const struct listener_conf *l, const struct peer *pe)
 {
 	struct proxy_hdr h;
 
 	if (l->proxy == PROXY_OFF)
 		return 0;
-	if (proxy_parse(l->proxy, stream, nstream < PROXY_MAX ? nstream :
-	    PROXY_MAX, &h) != PROXY_OK)
+	if (proxy_parse(l->proxy, pe->stream, pe->nstream < PROXY_MAX ?
+	    pe->nstream : PROXY_MAX, &h) != PROXY_OK)
 		return -1;
 	return (ssize_t)h.len;
 }
 
-/* What echo must send back for the stream: its complete frames. */
+/* The end of the complete frames of pe's stream from at on. */
 static size_t
-expected_echo(const struct framer *f, size_t at)
+expected_end(const struct framer *f, const struct peer *pe, size_t at)
 {
 	size_t len, scanned = 0;
 
-	while (frame_next(f, stream + at, nstream - at, &scanned, &len) ==
-	    FRAME_OK) {
+	while (frame_next(f, pe->stream + at, pe->nstream - at, &scanned,
+	    &len) == FRAME_OK) {
 		at += len;
 		scanned = 0;
 	}
@@ -211,34 +239,53 @@ expected_echo(const struct framer *f, size_t at)
 }
 
 /*
- * A connection waiting for memory that nobody else will give back (it
- * holds the worker's share itself) waits for write_timeout: move the
- * clock on past every timeout and let the timers run.  0 if c was not
- * waiting for memory, so nothing should have held it up.
+ * Echo sent pe back exactly the complete frames of its stream; only a
+ * prefix of them if cut short (closed for memory).
  */
-static int
-expire(struct conn *c)
+static void
+check_echo(const struct listener_conf *l, const struct peer *pe, int cut)
 {
-	if (!(c->flags & CONN_MEMWAIT))
-		return 0;
-	skew += 3600 * 1000;
-	w.now = util_now_ms() + skew;
-	conn_expire(&w);
-	return 1;
+	ssize_t start = expected_start(l, pe);
+	size_t want;
+
+	if (start == -1) {
+		CHECK(pe->nreply == 0);
+		return;
+	}
+	want = expected_end(&l->framer, pe, (size_t)start) - (size_t)start;
+	if (cut)
+		CHECK(pe->nreply <= want);
+	else
+		CHECK(pe->nreply == want);
+	CHECK(memcmp(pe->reply, pe->stream + start, pe->nreply) == 0);
 }
 
-/* Play the script against one connection; 1 if it ended. */
+/* Is any connection still open?  Any waiting for memory? */
 static int
-play(int peer, struct conn *c, const uint8_t *p, size_t n)
+open_conns(int flag)
+{
+	int k, n = 0;
+
+	for (k = 0; k < NPEERS; k++)
+		n += (peers[k].c->flags & flag) != 0;
+	return n;
+}
+
+/* Play the script; 1 if every connection then ended. */
+static int
+play(const uint8_t *p, size_t n)
 {
 	uint8_t bulk[4096];
+	struct peer *pe;
 	size_t len, i;
-	int shut = 0;
+	int k, arg;
 
 	while (n > 0) {
 		uint8_t op = *p++;
 
 		n--;
+		pe = &peers[op >> 7];
+		arg = (op & 0x7f) / 4;
 		switch (op % 4) {
 		case 0:		/* literal bytes */
 			len = n == 0 ? 0 : *p % 64 + 1;
@@ -246,29 +293,28 @@ play(int peer, struct conn *c, const uint8_t *p, size_t n)
 				p++, n--;
 			if (len > n)
 				len = n;
-			if (!shut)
-				give(peer, p, len);
+			give(pe, p, len);
 			p += len;
 			n -= len;
 			break;
-		case 1:		/* op/4 + 1 times 2 KiB of one value */
+		case 1:		/* arg + 1 times 2 KiB of one value */
 			memset(bulk, n > 0 ? *p : 0, sizeof(bulk));
 			if (n > 0)
 				p++, n--;
-			for (len = (size_t)(op / 4 + 1) * 2048; len > 0 &&
-			    !shut; len -= i) {
+			for (len = (size_t)(arg + 1) * 2048; len > 0 &&
+			    !pe->shut; len -= i) {
 				i = len < sizeof(bulk) ? len : sizeof(bulk);
-				give(peer, bulk, i);
+				give(pe, bulk, i);
 			}
 			break;
-		case 2:		/* read some, or all */
-			take(peer, (size_t)(op / 4) * 1024);
+		case 2:		/* read arg KiB, or all */
+			take(pe, (size_t)arg * 1024);
 			break;
 		case 3:
-			if (op / 4 == 0 && !shut) {
-				shutdown(peer, SHUT_WR);
-				shut = 1;
-			} else if (op / 4 == 1)
+			if (arg == 0 && !pe->shut) {
+				shutdown(pe->fd, SHUT_WR);
+				pe->shut = 1;
+			} else if (arg == 1)
 				hold = !hold;
 			break;
 		}
@@ -276,77 +322,81 @@ play(int peer, struct conn *c, const uint8_t *p, size_t n)
 			pump();
 	}
 	hold = 0;
-	if (!shut)
-		shutdown(peer, SHUT_WR);
-	for (i = 0; i < DRAIN_ROUNDS && (c->flags & CONN_OPEN); i++) {
+	for (k = 0; k < NPEERS; k++)
+		if (!peers[k].shut)
+			shutdown(peers[k].fd, SHUT_WR);
+	for (i = 0; i < DRAIN_ROUNDS && open_conns(CONN_OPEN); i++) {
 		pump();
-		take(peer, 0);
-		if (i == DRAIN_ROUNDS / 2 && (c->flags & CONN_OPEN) &&
-		    !expire(c)) {
-			fprintf(stderr, "fuzz_conn: stuck, flags %#x, in %zu "
-			    "out %zu\n", c->flags, c->in.len, c->out.len);
-			return 0;
-		}
+		take_all();
 	}
-	take(peer, 0);
-	return !(c->flags & CONN_OPEN);
+	take_all();
+	if (open_conns(CONN_OPEN) == 0)
+		return 1;
+	fprintf(stderr, "fuzz_conn: stuck, flags %#x %#x\n",
+	    peers[0].c->flags, peers[1].c->flags);
+	return 0;
+}
+
+/* Open a connection for peer k, its sends short if small_sndbuf. */
+static void
+peer_open(struct listener_conf *l, int k, int small_sndbuf)
+{
+	static const uint8_t peer_addr[16];
+	struct peer *pe = &peers[k];
+	int sv[2], sndbuf = 2048;
+
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0);
+	CHECK(sv[0] < MAXFD && sv[1] < MAXFD);
+	if (small_sndbuf)
+		setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf,
+		    sizeof(sndbuf));
+	pe->fd = sv[1];
+	pe->c = &w.conns[sv[0]];
+	pe->shut = 0;
+	pe->nstream = pe->nreply = 0;
+	CHECK(scoreboard_conn_take(w.slot, w.cf->limits.max_connections) ==
+	    0);
+	conn_open(&w, sv[0], l, 0, peer_addr, 0);
+}
+
+static uint64_t
+memory_errors(void)
+{
+	return atomic_load(&w.slot->errors[ERR_MEMORY]) +
+	    atomic_load(&w.slot->errors[ERR_NOMEM]);
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint8_t peer_addr[16];
 	struct listener_conf *l;
-	struct config *cf;
-	struct conn *c;
-	int sv[2], sndbuf = 2048;
-	uint64_t nomem, skew0 = skew;
-	ssize_t start;
-	int timed_out;
+	uint64_t nomem;
+	int k, cut;
 
 	if (w.conns == NULL)
 		setup();
 	if (size < 2)
 		return 0;
-	cf = configs[data[0] % NLISTENERS][data[1] % NLIMITS];
-	l = &cf->listeners[0];
-	w.cf = cf;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == -1)
-		return 0;
-	if (sv[0] >= MAXFD || sv[1] >= MAXFD)
-		abort();
-	if (data[1] & 8)	/* the worker's sends come back short */
-		setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf,
-		    sizeof(sndbuf));
-	nstream = nreply = 0;
+	w.cf = configs[data[0] % NLISTENERS][data[1] % NLIMITS];
+	l = &w.cf->listeners[0];
 	hold = 0;
-	CHECK(scoreboard_conn_take(w.slot, cf->limits.max_connections) == 0);
-	conn_open(&w, sv[0], l, 0, peer_addr, 0);
-	c = &w.conns[sv[0]];
-	nomem = atomic_load(&w.slot->errors[ERR_MEMORY]) +
-	    atomic_load(&w.slot->errors[ERR_NOMEM]);
-	CHECK(play(sv[1], c, data + 2, size - 2));
-	close(sv[1]);
-	timed_out = skew != skew0;
+	w.now = util_now_ms();	/* the accept's time, for timers */
+	for (k = 0; k < NPEERS; k++)	/* bit 3: peer 0's, bit 4: peer 1's */
+		peer_open(l, k, data[1] & (8 << k));
+	nomem = memory_errors();
+	CHECK(play(data + 2, size - 2));
+	cut = memory_errors() != nomem;
+	for (k = 0; k < NPEERS; k++)
+		close(peers[k].fd);
 	CHECK(w.nconns == 0);
 	CHECK(atomic_load(&w.slot->conns_active) == 0);
 	if (getenv("FUZZ_CONN_DEBUG") != NULL)	/* to read a finding */
-		fprintf(stderr, "fuzz_conn: wrote %zu, read %zu\n", nstream,
-		    nreply);
-	if (l->mode == MODE_ECHO && (start = expected_start(l)) == -1)
-		CHECK(nreply == 0);
-	else if (l->mode == MODE_ECHO) {
-		size_t want = expected_echo(&l->framer, (size_t)start) -
-		    (size_t)start;
-
-		/* a connection closed for memory ends early, never wrong */
-		if (timed_out || atomic_load(&w.slot->errors[ERR_MEMORY]) +
-		    atomic_load(&w.slot->errors[ERR_NOMEM]) != nomem)
-			CHECK(nreply <= want);
-		else
-			CHECK(nreply == want);
-		CHECK(memcmp(reply, stream + start, nreply) == 0);
-	}
+		fprintf(stderr, "fuzz_conn: wrote %zu %zu, read %zu %zu\n",
+		    peers[0].nstream, peers[1].nstream, peers[0].nreply,
+		    peers[1].nreply);
+	if (l->mode == MODE_ECHO)
+		for (k = 0; k < NPEERS; k++)
+			check_echo(l, &peers[k], cut);
 	/* every buffer given back: only pooled blocks remain, then none */
 	connbuf_release_pool(&w);
 	CHECK(w.mem_held == 0);
