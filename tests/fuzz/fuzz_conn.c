@@ -1,27 +1,31 @@
 /*
  * fuzz_conn.c -- a worker's connection code (conn.c, connring.c,
- * connbuf.c, service.c) against a hostile peer, over a real socket.
+ * connbuf.c, connproxy.c, service.c, metrics.c) against two hostile
+ * peers, over real sockets.
  *
  * The input is a listener and a script for two peers: writes of literal
  * bytes, bulk writes (so that frames of tens of kilobytes wrap the
  * ring), writes left to pile up before the worker looks, reads of some
  * or all of what came back, a half-close.  The worker's own code serves
  * the other ends of two socketpairs, polled through its own epoll set
- * and its own timers, so partial reads,
- * partial writes (a small send buffer), output over max_output and the
- * pause that follows, the ring's wrap, a PROXY header in pieces, a
- * partial frame at half-close and one connection waiting for the memory
- * another holds all happen as on real connections.  In echo mode the bytes that come back must be exactly
- * the complete frames of everything written, in order, as one linear
- * scan of the stream frames it: a partial frame at the end is dropped
- * and a frame over max_frame ends the stream.  In command and metrics
- * mode the replies depend on counters and clocks, so there the check is
- * that nothing crashes, leaks or stalls.
+ * and run by its own timers, so partial reads, partial writes (a small
+ * send buffer), output over max_output and the pause that follows, the
+ * ring's wrap, a PROXY header in pieces, a partial frame at half-close
+ * and one connection waiting for the memory another holds all happen as
+ * on real connections.
+ *
+ * In echo mode the bytes that come back on each must be exactly the
+ * complete frames of everything written to it, in order, as one linear
+ * scan of its stream frames them: a partial frame at the end is dropped
+ * and a frame over max_frame ends the stream (only a prefix, if memory
+ * or a timeout closed it).  In command and metrics mode the replies
+ * depend on counters and clocks, so there the check is that nothing
+ * crashes, leaks or stalls.  Every connection must end once its peer
+ * has half-closed, and give back its count and every buffer byte.
  */
 #include <sys/socket.h>
 #include <syslog.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
