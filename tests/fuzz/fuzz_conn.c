@@ -57,8 +57,11 @@ static const char *const listener_text[] = {
 	"mode = \"metrics\";",
 };
 #define NLISTENERS	(sizeof(listener_text) / sizeof(listener_text[0]))
-/* max_frame, max_output and max_memory: the defaults, or small ones */
-#define NLIMITS		8
+/*
+ * max_frame, max_output and max_memory: the defaults, or small ones;
+ * per_ip_connections off, or 1 (counted at a PROXY header's source).
+ */
+#define NLIMITS		16
 
 /* One peer: our end of its socketpair, and what went each way. */
 struct peer {
@@ -86,11 +89,12 @@ load(size_t i, int lim)
 
 	snprintf(text, sizeof(text),
 	    "workers = 1;\nlog = { level = \"crit\"; };\n"
-	    "limits = { %s %s %s };\n"
+	    "limits = { %s %s %s %s };\n"
 	    "listeners = ( { address = \"127.0.0.1\"; port = 7; %s } );\n",
 	    lim & 1 ? "max_frame = 30000;" : "",
 	    lim & 2 ? "max_output = 1024;" : "",
-	    lim & 4 ? "max_memory = 1048576;" : "", listener_text[i]);
+	    lim & 4 ? "max_memory = 1048576;" : "",
+	    lim & 8 ? "per_ip_connections = 1;" : "", listener_text[i]);
 	memset(&errs, 0, sizeof(errs));
 	cf = config_load_string(text, "fuzz.conf", &errs);
 	if (cf == NULL) {
@@ -245,15 +249,17 @@ expected_end(const struct framer *f, const struct peer *pe, size_t at)
 
 /*
  * Echo sent pe back exactly the complete frames of its stream; only a
- * prefix of them if cut short (closed for memory, or by a timeout).
+ * prefix of them if cut short (closed for memory, or by a timeout), and
+ * nothing if refused (per_ip_connections, at its PROXY header).
  */
 static void
-check_echo(const struct listener_conf *l, const struct peer *pe, int cut)
+check_echo(const struct listener_conf *l, const struct peer *pe, int cut,
+    int refused)
 {
 	ssize_t start = expected_start(l, pe);
 	size_t want;
 
-	if (start == -1) {
+	if (start == -1 || (refused && pe->nreply == 0)) {
 		CHECK(pe->nreply == 0);
 		return;
 	}
@@ -263,6 +269,26 @@ check_echo(const struct listener_conf *l, const struct peer *pe, int cut)
 	else
 		CHECK(pe->nreply == want);
 	CHECK(memcmp(pe->reply, pe->stream + start, pe->nreply) == 0);
+}
+
+/*
+ * The source a PROXY header gave pe's connection is counted no more: one
+ * more connection from it is let in under per_ip_connections = 1.
+ */
+static void
+check_perip(const struct listener_conf *l, const struct peer *pe)
+{
+	static const uint8_t none[16];
+	struct proxy_hdr h;
+	const uint8_t *addr = none;
+
+	if (l->proxy == PROXY_OFF || w.cf->limits.per_ip_connections == 0)
+		return;
+	if (proxy_parse(l->proxy, pe->stream, pe->nstream < PROXY_MAX ?
+	    pe->nstream : PROXY_MAX, &h) == PROXY_OK && h.family != AF_UNSPEC)
+		addr = h.addr;
+	CHECK(perip_acquire(addr, w.slotno, 1) == 0);
+	perip_release(addr, w.slotno);
 }
 
 /* Is any connection still open?  Any waiting for memory? */
@@ -394,8 +420,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct listener_conf *l;
-	uint64_t nomem, skew0 = skew;
-	int k, cut;
+	uint64_t nomem, perip, skew0 = skew;
+	int k, cut, refused;
 
 	if (w.conns == NULL)
 		setup();
@@ -405,11 +431,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	l = &w.cf->listeners[0];
 	hold = 0;
 	w.now = util_now_ms() + skew;	/* the accept's time, for timers */
-	for (k = 0; k < NPEERS; k++)	/* bit 3: peer 0's, bit 4: peer 1's */
-		peer_open(l, k, data[1] & (8 << k));
+	for (k = 0; k < NPEERS; k++)	/* bit 4: peer 0's, bit 5: peer 1's */
+		peer_open(l, k, data[1] & (16 << k));
 	nomem = memory_errors();
+	perip = atomic_load(&w.slot->errors[ERR_PER_IP]);
 	CHECK(play(data + 2, size - 2));
 	cut = skew != skew0 || memory_errors() != nomem;
+	refused = atomic_load(&w.slot->errors[ERR_PER_IP]) != perip;
 	for (k = 0; k < NPEERS; k++)
 		close(peers[k].fd);
 	CHECK(w.nconns == 0);
@@ -420,7 +448,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    peers[1].nreply);
 	if (l->mode == MODE_ECHO)
 		for (k = 0; k < NPEERS; k++)
-			check_echo(l, &peers[k], cut);
+			check_echo(l, &peers[k], cut, refused);
+	for (k = 0; k < NPEERS; k++)
+		check_perip(l, &peers[k]);
 	/* every buffer given back: only pooled blocks remain, then none */
 	connbuf_release_pool(&w);
 	CHECK(w.mem_held == 0);
