@@ -8,6 +8,19 @@
 
 #include "ekko.h"
 #include "proto.h"
+#include "util.h"
+
+/* The state the server reports, made safe for a terminal. */
+static void
+drain_print(const struct reply *r)
+{
+	char text[256];
+	size_t n = r->len < sizeof(text) - 1 ? r->len : sizeof(text) - 1;
+
+	util_text_safe(text, r->data, n, 0);
+	text[n] = '\0';
+	printf("%s\n", text);
+}
 
 /* Send DRAIN (on) or DRAIN "off", print the state the server reports. */
 static int
@@ -26,7 +39,7 @@ drain_run(struct target *t, int argc, char **argv, int on)
 		return rc;
 	if ((rc = session_call(&s, PROTO_DRAIN, on ? "" : "off", on ? 0 : 3,
 	    &r)) == EKKO_OK)
-		printf("%.*s\n", (int)r.len, (const char *)r.data);
+		drain_print(&r);
 	session_close(&s);
 	return rc;
 }

@@ -200,11 +200,9 @@ int
 session_server_error(const struct target *t, const struct reply *r)
 {
 	char text[512];
-	size_t i, n = r->len < sizeof(text) - 1 ? r->len : sizeof(text) - 1;
+	size_t n = r->len < sizeof(text) - 1 ? r->len : sizeof(text) - 1;
 
-	for (i = 0; i < n; i++)
-		text[i] = r->data[i] < ' ' || r->data[i] == 0x7f ? '?' :
-		    (char)r->data[i];
+	util_text_safe(text, r->data, n, 0);
 	text[n] = '\0';
 	ekko_warn(t, "server error: %s", text);
 	return EKKO_REPLY;

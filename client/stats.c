@@ -43,14 +43,13 @@ struct stat_table {
 
 static int	 stats_run(struct target *, int, char **, int);
 static void	 stats_group(struct stat_set *, struct stat_line *);
-static int	 stats_parse(struct stat_set *, const uint8_t *, size_t);
+static int	 stats_parse(struct stat_set *, const uint8_t *, size_t, int);
 static void	 stats_free(struct stat_set *);
 static int	 stats_table(const struct stat_set *, const char *,
 		    struct stat_table *);
 static const char *stats_cell(const struct stat_set *, const char *, long,
 		    const char *);
 static int	 stats_is_number(const char *);
-static size_t	 stats_utf8(const unsigned char *);
 static void	 stats_json_chars(const char *);
 static void	 stats_json_string(const char *);
 static void	 stats_json_value(const char *);
@@ -92,9 +91,13 @@ stats_group(struct stat_set *ss, struct stat_line *l)
 	l->group = ss->groups[i];
 }
 
-/* Split the reply into lines of "key value" (value may hold spaces). */
+/*
+ * Split the reply into lines of "key value" (value may hold spaces).
+ * For a table (safe), control bytes are made harmless first; JSON
+ * escapes them instead.
+ */
 static int
-stats_parse(struct stat_set *ss, const uint8_t *p, size_t len)
+stats_parse(struct stat_set *ss, const uint8_t *p, size_t len, int safe)
 {
 	char *line, *next, *sp;
 	size_t max = 1, i;
@@ -106,7 +109,10 @@ stats_parse(struct stat_set *ss, const uint8_t *p, size_t len)
 	    (ss->lines = calloc(max, sizeof(*ss->lines))) == NULL ||
 	    (ss->groups = calloc(max, sizeof(*ss->groups))) == NULL)
 		return -1;
-	memcpy(ss->text, p, len);
+	if (safe)
+		util_text_safe(ss->text, p, len, 1);
+	else
+		memcpy(ss->text, p, len);
 	ss->text[len] = '\0';
 	for (line = ss->text; line != NULL; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)
@@ -208,41 +214,25 @@ stats_is_number(const char *s)
 	return *s == '\0';
 }
 
-/* The length of the valid UTF-8 sequence at p, or 0. */
-static size_t
-stats_utf8(const unsigned char *p)
-{
-	size_t n, i;
-
-	if (*p < 0x80)
-		return 1;
-	if (*p >= 0xc2 && *p <= 0xdf)
-		n = 2;
-	else if (*p >= 0xe0 && *p <= 0xef)
-		n = 3;
-	else if (*p >= 0xf0 && *p <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
-/* The inside of a JSON string; bytes not UTF-8 are taken as Latin-1. */
+/*
+ * The inside of a JSON string; bytes not UTF-8 are taken as Latin-1.
+ * Control characters, C1 included, are escaped: JSON printed to a
+ * terminal must not drive it either.
+ */
 static void
 stats_json_chars(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t n;
+	size_t n, left = strlen(s);
 
-	for (; *p != '\0'; p += n) {
-		n = stats_utf8(p);
+	for (; left > 0; p += n, left -= n) {
+		n = util_utf8_len(p, left);
 		if (*p == '"' || *p == '\\')
 			printf("\\%c", *p);
 		else if (*p < 0x20 || *p == 0x7f || n == 0)
 			printf("\\u%04x", *p);
+		else if (*p == 0xc2 && p[1] < 0xa0)	/* C1 controls too */
+			printf("\\u%04x", p[1]);
 		else
 			fwrite(p, 1, n, stdout);
 		if (n == 0)
@@ -486,7 +476,7 @@ stats_run(struct target *t, int argc, char **argv, int op)
 	if ((rc = session_open(&s, t)) != EKKO_OK)
 		return rc;
 	if ((rc = session_call(&s, op, NULL, 0, &r)) == EKKO_OK) {
-		if (stats_parse(&ss, r.data, r.len) == -1 ||
+		if (stats_parse(&ss, r.data, r.len, !json) == -1 ||
 		    stats_print(&ss, json) == -1) {
 			ekko_warn(NULL, "%s", strerror(errno));
 			rc = EKKO_REPLY;

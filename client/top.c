@@ -131,7 +131,7 @@ top_fetch(struct top *tp, struct top_snap *sn)
 		return rc;
 	if ((text = malloc(r.len + 1)) == NULL)
 		return EKKO_NET;
-	memcpy(text, r.data, r.len);
+	util_text_safe(text, r.data, r.len, 1);	/* names are shown */
 	text[r.len] = '\0';
 	memset(sn, 0, sizeof(*sn));
 	sn->at_ns = util_now_ns();

@@ -295,3 +295,33 @@ assert r["framing"] == sys.argv[1], r
 	n=$(grep -Eo "^ *[0-9]+ requests completed" <<< "$output" | awk '{print $1}')
 	[ "$n" -gt 0 ]
 }
+
+@test "a hostile server's text never reaches the terminal as control bytes" {
+	# stats, info, drain and top print what the server says; whoever
+	# holds the port (the service user, say) must not drive the
+	# operator's terminal with escapes.  Error replies already were safe.
+	python3 "$BATS_TEST_DIRNAME/clients/tools.py" hostile "$T/hostile" &
+	bg_record $!
+	disown $!
+	wait_for '[ -s "$T/hostile" ]'
+	H=$(cat "$T/hostile")
+	for cmd in stats info drain "top -n 1" "stats --json"; do
+		# shellcheck disable=SC2086
+		ekko -p "$H" $cmd >"$T/out" 2>"$T/err" || true
+		echo "== $cmd"
+		cat -v "$T/out" "$T/err"
+		[ -s "$T/out" ]
+		# no C0 control but newline, no DEL, no C1 raw or UTF-8 encoded
+		if LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f\x80-\x9f]' \
+		    "$T/out" "$T/err"; then
+			echo "control bytes from ekko $cmd"
+			false
+		fi
+	done
+	# the lines stay lines; JSON keeps the bytes, escaped
+	ekko -p "$H" info >"$T/out"
+	grep -q '^pid  *7$' "$T/out"
+	ekko -p "$H" stats --json >"$T/out"
+	grep -q '"state": "\\u001b\[31mserving\\u009b0m"' "$T/out"
+	python3 -m json.tool "$T/out" >/dev/null
+}

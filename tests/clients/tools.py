@@ -22,6 +22,7 @@ in time.
 import fcntl
 import os
 import socket
+import struct
 import sys
 import time
 
@@ -52,6 +53,48 @@ def cmd_listen(path, mode="hold"):
             held.append(s.accept()[0])
         except socket.timeout:
             pass
+
+
+# What a hostile server answers each command op with: text that would
+# drive a terminal (OSC title, colour, clear screen, a raw C1 CSI and a
+# UTF-8 encoded one), in keys and in values.
+HOSTILE = {
+    3: b"uptime 5\x1b]0;pwned\x07\nerrors_\x1b[2Jx 1\n"
+       b"worker.0.state \x1b[31mserving\xc2\x9b0m\nworker.0.pid 7\x9b\n",
+    4: b"version 1.0\x1b[2J\npid 7\n",
+    6: b"draining\x1b]0;pwned\x07\x1b[2J",
+}
+
+
+def cmd_hostile(path):
+    """A command port whose every reply carries terminal escapes: the
+    client must not pass a control byte of it to the terminal."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(16)
+    write_atomic(path, "%d\n" % s.getsockname()[1])
+    s.settimeout(1)
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        try:
+            c = s.accept()[0]
+        except socket.timeout:
+            continue
+        c.settimeout(5)
+        try:
+            while True:
+                hdr = c.recv(5, socket.MSG_WAITALL)
+                if len(hdr) < 5:
+                    break
+                n = struct.unpack(">I", hdr[:4])[0]
+                if n > 1:
+                    c.recv(n - 1, socket.MSG_WAITALL)
+                text = HOSTILE.get(hdr[4], b"\x1b[2J")
+                c.sendall(struct.pack(">IB", len(text) + 1, hdr[4] | 0x80)
+                          + text)
+        except OSError:
+            pass
+        c.close()
 
 
 def cmd_stuck_fifo(path):

@@ -1,7 +1,9 @@
 /*
  * fuzz_proto.c -- proto_parse_binary and proto_parse_text on arbitrary
  * bytes: never a read outside the input, arguments point inside it, and
- * an accepted request is really the op it claims.
+ * an accepted request is really the op it claims.  Also what the client
+ * makes of a reply's text for a terminal (util_text_safe): the same
+ * length, every byte kept or '?', and not one control byte left.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include "frame.h"
 #include "proto.h"
 #include "fuzz.h"
+#include "util.h"
 
 /* Is op one of the five requests? */
 static int
@@ -85,10 +88,35 @@ fuzz_text(const uint8_t *p, size_t n)
 	}
 }
 
+/* A reply's text made safe for a terminal, newlines kept or not. */
+static void
+fuzz_text_safe(const uint8_t *p, size_t n, int lines)
+{
+	const unsigned char *o;
+	char *out;
+	size_t i, len;
+
+	if ((out = malloc(n + 1)) == NULL)
+		return;
+	util_text_safe(out, p, n, lines);
+	o = (const unsigned char *)out;
+	for (i = 0; i < n; i++)
+		CHECK(o[i] == p[i] || o[i] == '?');
+	for (i = 0; i < n; i += len) {
+		len = util_utf8_len(o + i, n - i);
+		CHECK(len >= 1 && len <= n - i);	/* all of it UTF-8 */
+		CHECK(o[i] >= ' ' || (lines && o[i] == '\n'));
+		CHECK(o[i] != 0x7f && !(o[i] == 0xc2 && o[i + 1] < 0xa0));
+	}
+	free(out);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_binary(data, size);
 	fuzz_text(data, size);
+	fuzz_text_safe(data, size, 0);
+	fuzz_text_safe(data, size, 1);
 	return 0;
 }

@@ -1,5 +1,6 @@
 /*
- * test_util.c -- number parsing, strlcpy, clocks, write_all.
+ * test_util.c -- number parsing, strlcpy, clocks, write_all, UTF-8 and
+ * text made safe for a terminal.
  */
 #include <stdint.h>
 #include <string.h>
@@ -87,11 +88,50 @@ test_misc(void)
 	    "write_all: a bad descriptor fails");
 }
 
+/* Valid UTF-8 sequences and what is not one. */
+static void
+test_utf8_len(void)
+{
+	const unsigned char *u;
+
+	u = (const unsigned char *)"a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
+	TAP_OK(util_utf8_len(u, 10) == 1 && util_utf8_len(u + 1, 9) == 2 &&
+	    util_utf8_len(u + 3, 7) == 3 && util_utf8_len(u + 6, 4) == 4,
+	    "utf8_len: ASCII, 2, 3 and 4 bytes");
+	TAP_OK(util_utf8_len(u + 6, 3) == 0 && util_utf8_len(u, 0) == 0,
+	    "utf8_len: a sequence cut short is none");
+	TAP_OK(util_utf8_len((const unsigned char *)"\x82x", 2) == 0 &&
+	    util_utf8_len((const unsigned char *)"\xc0\x80", 2) == 0 &&
+	    util_utf8_len((const unsigned char *)"\xf5\x80\x80\x80", 4) == 0 &&
+	    util_utf8_len((const unsigned char *)"\xc3x", 2) == 0,
+	    "utf8_len: a stray continuation, bad leads, a bad continuation");
+}
+
+/* Control bytes become '?', byte for byte; text and UTF-8 stay. */
+static void
+test_text_safe(void)
+{
+	static const uint8_t in[] = "ok \xc3\xa9\x1b[2J\n\x07\x7f\x9b"
+	    "\xc2\x9b\xc2\xa0\xe2\x82\xac";
+	char out[sizeof(in)];
+
+	util_text_safe(out, in, sizeof(in) - 1, 1);
+	out[sizeof(in) - 1] = '\0';
+	TAP_OK(strcmp(out, "ok \xc3\xa9?[2J\n?????\xc2\xa0\xe2\x82\xac") == 0,
+	    "text_safe: C0, DEL, C1 raw and encoded replaced; newline kept");
+	util_text_safe(out, in, sizeof(in) - 1, 0);
+	TAP_OK(out[9] == '?', "text_safe: newline replaced when lines are not kept");
+	util_text_safe(out, (const uint8_t *)"\xe2\x82", 2, 1);
+	TAP_OK(out[0] == '?' && out[1] == '?', "text_safe: a cut sequence replaced");
+}
+
 int
 main(void)
 {
 	test_parse_long();
 	test_parse_seconds();
 	test_misc();
+	test_utf8_len();
+	test_text_safe();
 	return TAP_DONE();
 }
