@@ -161,6 +161,8 @@ config_errors_add(struct config_errors *e, const char *fmt, ...)
 	va_end(ap);
 	if (r == -1)
 		return;
+	/* values are quoted back: none may drive the terminal it reaches */
+	util_text_safe(line, (const uint8_t *)line, (size_t)r, 0);
 	if ((msgs = realloc(e->msgs, sizeof(char *) * (e->n + 1))) == NULL) {
 		free(line);
 		return;

@@ -186,6 +186,8 @@ log_stderr(const char *msg)
 		n = sizeof(buf) - 1;
 		buf[n - 1] = '\n';
 	}
+	if (n > 0)	/* the ident is the config's: made safe like msg */
+		util_text_safe(buf, (const uint8_t *)buf, (size_t)n - 1, 0);
 	if (n > 0 && (log_dropped > 0 ||
 	    log_stderr_try(buf, (size_t)n) == -1))
 		log_dropped++;
@@ -201,6 +203,8 @@ log_vwrite(int prio, const char *fmt, va_list ap)
 	if (prio > log_level)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* one line, no escape sequences, whatever a message quotes */
+	util_text_safe(msg, (const uint8_t *)msg, strlen(msg), 0);
 	if (log_fg)
 		log_stderr(msg);
 	syslog(prio, "%s", msg);

@@ -116,6 +116,21 @@ EOF
 	[ "$output" = "ekkod: configuration $T/full.conf is ok" ]
 }
 
+@test "-t: a config's escape sequences never reach the terminal raw" {
+	# a value quoted back in an error, and the log ident of every line
+	printf '%s\n' 'log = { ident = "e\x1b[2Jk"; };' \
+	    'listeners = ( { address = "1.2.3.4\x1b]0;pwned\x07"; port = 1; } );' \
+	    | write_conf
+	run --separate-stderr "$EKKOD" -t -c "$T/ekkod.conf"
+	echo "$stderr" | cat -v
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *'listeners.[0].address: "1.2.3.4?]0;pwned?" is not a numeric'* ]]
+	if LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]' <<<"$stderr"; then
+		echo "control bytes on stderr"
+		false
+	fi
+}
+
 @test "-t on etc/ekkod.conf (the reference config) is ok" {
 	cd "$TOP"
 	run --separate-stderr "$EKKOD" -t -c etc/ekkod.conf

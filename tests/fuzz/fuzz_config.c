@@ -1,6 +1,7 @@
 /*
  * fuzz_config.c -- the daemon's config loader on arbitrary text: it
- * never crashes or leaks, a refusal always says why, and an accepted
+ * never crashes or leaks, a refusal always says why (in one line without
+ * a control byte, whatever the text quoted), and an accepted
  * config never hands the framers parameters they cannot make progress
  * with.  Also the lenient pidfile scan of "ekkod -s" on the same text.
  */
@@ -54,8 +55,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cf = config_load_string(text, "fuzz.conf", &errs);
 	if (cf == NULL)
 		CHECK(errs.n >= 1);
-	for (i = 0; i < errs.n; i++)
-		CHECK(errs.msgs[i] != NULL && errs.msgs[i][0] != '\0');
+	for (i = 0; i < errs.n; i++) {
+		const unsigned char *m = (const unsigned char *)errs.msgs[i];
+
+		CHECK(m != NULL && m[0] != '\0');
+		for (; *m != '\0'; m++)	/* one line, no escapes */
+			CHECK(*m >= ' ' && *m != 0x7f);
+	}
 	if (cf != NULL)
 		check_config(cf);
 	config_free(cf);
