@@ -120,6 +120,9 @@ void
 log_reconfigure(const char *ident, int facility, int level)
 {
 	util_strlcpy(log_ident, ident, sizeof(log_ident));
+	/* the config's: it begins every line, so no escapes in it either */
+	util_text_safe(log_ident, (const uint8_t *)log_ident,
+	    strlen(log_ident), 0);
 	log_level = level;
 	closelog();
 	openlog(log_ident, LOG_PID | LOG_NDELAY, facility);
@@ -186,12 +189,23 @@ log_stderr(const char *msg)
 		n = sizeof(buf) - 1;
 		buf[n - 1] = '\n';
 	}
-	if (n > 0)	/* the ident is the config's: made safe like msg */
-		util_text_safe(buf, (const uint8_t *)buf, (size_t)n - 1, 0);
 	if (n > 0 && (log_dropped > 0 ||
 	    log_stderr_try(buf, (size_t)n) == -1))
 		log_dropped++;
 	errno = saved;
+}
+
+/*
+ * Write one message to stderr (in the foreground) and syslog: one line,
+ * no escape sequences, whatever it quotes (a config value, say).
+ */
+static void
+log_emit(int prio, char *msg)
+{
+	util_text_safe(msg, (const uint8_t *)msg, strlen(msg), 0);
+	if (log_fg)
+		log_stderr(msg);
+	syslog(prio, "%s", msg);
 }
 
 /* Emit one line at prio. */
@@ -203,11 +217,7 @@ log_vwrite(int prio, const char *fmt, va_list ap)
 	if (prio > log_level)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	/* one line, no escape sequences, whatever a message quotes */
-	util_text_safe(msg, (const uint8_t *)msg, strlen(msg), 0);
-	if (log_fg)
-		log_stderr(msg);
-	syslog(prio, "%s", msg);
+	log_emit(prio, msg);
 }
 
 /* Emit "message: strerror(errno)" at prio. */
@@ -222,11 +232,8 @@ log_verrno(int prio, const char *fmt, va_list ap)
 		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s",
 		    strerror(saved));
 	errno = saved;
-	if (prio > log_level)
-		return;
-	if (log_fg)
-		log_stderr(msg);
-	syslog(prio, "%s", msg);
+	if (prio <= log_level)
+		log_emit(prio, msg);
 }
 
 void
