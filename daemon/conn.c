@@ -82,12 +82,29 @@ conn_mem_full(const struct worker *w)
 	    (uint64_t)w->cf->limits.write_timeout * 1000 + 1000);
 }
 
+/*
+ * A connection that holds part of a frame while it waits for memory
+ * waits on its write timer.  Connections that each hold part of a frame
+ * can each wait for memory only the others could give back, and with
+ * frame_timeout and idle_timeout off nothing else would end that.  The
+ * timer keeps its start across wake-ups that find no room; a read that
+ * takes bytes ends it (conn_readable).  One that holds nothing is in
+ * nobody's way and waits on, as a new connection does.
+ */
+static void
+conn_mem_deadline(struct worker *w, struct conn *c)
+{
+	if (c->in.len > 0 && !(c->flags & CONN_INTIMER(TIMER_WRITE)))
+		conntimer_touch(w, c, TIMER_WRITE);
+}
+
 /* Hold c's reading back until memory is given back (conn_mem_wake). */
 static void
 conn_mem_wait(struct worker *w, struct conn *c)
 {
 	w->mem_full_ms = w->now;
 	w->mem_wait_free = connbuf_free(w);
+	conn_mem_deadline(w, c);
 	if (c->flags & CONN_MEMWAIT)
 		return;
 	c->flags |= CONN_MEMWAIT;
@@ -587,6 +604,8 @@ conn_readable(struct worker *w, struct conn *c)
 	}
 	sb_count(&w->slot->bytes_in, (uint64_t)n);
 	conntimer_touch(w, c, TIMER_IDLE);
+	if ((c->flags & CONN_INTIMER(TIMER_WRITE)) && c->out.len == 0)
+		conntimer_del(w, c, TIMER_WRITE);	/* a memory wait ended */
 	if (scratch) {
 		used = conn_process(w, c, w->scratch, (size_t)n);
 		if (used < (size_t)n)
@@ -626,6 +645,8 @@ conn_writable(struct worker *w, struct conn *c)
 	} else {
 		conntimer_del(w, c, TIMER_WRITE);
 		connbuf_release(w, &c->out);
+		if (c->flags & CONN_MEMWAIT)	/* now waits for memory alone */
+			conn_mem_deadline(w, c);
 	}
 	if (c->flags & CONN_PAUSED) {
 		c->flags &= ~CONN_PAUSED;

@@ -117,6 +117,20 @@ EOF
 	mem echo_whole "$E" 300000 10
 }
 
+@test "max_memory: a wait for memory ends at write_timeout, even with no other timeout" {
+	E=$(free_port)
+	C=$(free_port)
+	# two 300 kB frames, each within a third of the 1 MiB share, but
+	# not both: whoever waits for the other's memory waits for ever,
+	# unless write_timeout ends it (frame and idle timeouts are off)
+	conf 1 "max_memory = 1048576; write_timeout = 2; frame_timeout = 0; idle_timeout = 0;" "nodelay = true;" <<EOF
+  { address = "127.0.0.1"; port = $E; mode = "echo"; framing = "length"; },
+  { address = "127.0.0.1"; port = $C; mode = "command"; framing = "length"; }
+EOF
+	start_ekkod
+	mem stuck_wait "$E" "$C" 300000 2 15
+}
+
 @test "max_memory: documented and range-checked" {
 	printf 'limits = { max_memory = 1024; };\n' | write_conf
 	run "$EKKOD" -t -c "$T/ekkod.conf"

@@ -3,7 +3,7 @@
 huge frame headers, and the daemon-wide budget limits.max_memory.
 
   python3 memory.py growth|header_after_pause|fixed_byte|budget|over_share|
-      echo_whole ARGS...
+      echo_whole|stuck_wait ARGS...
 
 Each prints what it measured; on a failure it prints "FAIL: ..." and
 exits 1.
@@ -204,6 +204,20 @@ def cmd_budget(eport, cport, nconn, budget, *pids):
         s.close()
 
 
+def still_serving(port, cport, within):
+    """After a close for memory: a small length frame on port still comes
+    back; returns errors_memory from STATS on cport."""
+    p = connect(port, timeout=within)
+    p.sendall(struct.pack(">I", 5) + b"after")
+    got = recv_exact(p, 9, within)
+    p.close()
+    if got != struct.pack(">I", 5) + b"after":
+        fail("a small frame after it came back as %r" % got)
+    em = statnum(stats_within(cport, within), "errors_memory")
+    say("errors_memory %d" % em)
+    return em
+
+
 def cmd_over_share(port, cport, size, within):
     """A length frame of size bytes, more than the worker's max_memory
     share lets one connection hold, is closed within `within` s (not
@@ -232,16 +246,8 @@ def cmd_over_share(port, cport, size, within):
         (sent, len(data), closed, took))
     if not closed:
         fail("still open after %.1f s" % within)
-    p = connect(port, timeout=within)
-    p.sendall(struct.pack(">I", 5) + b"after")
-    got = recv_exact(p, 9, within)
-    p.close()
-    if got != struct.pack(">I", 5) + b"after":
-        fail("a small frame after it came back as %r" % got)
-    em = statnum(stats_within(cport, within), "errors_memory")
-    say("errors_memory %d" % em)
-    if em != 1:
-        fail("errors_memory is %d, not 1" % em)
+    if still_serving(port, cport, within) != 1:
+        fail("errors_memory is not 1")
 
 
 def cmd_echo_whole(port, size, within):
@@ -259,7 +265,47 @@ def cmd_echo_whole(port, size, within):
         fail("the frame came back as %d bytes" % len(got))
 
 
+def cmd_stuck_wait(port, cport, size, nconn, within):
+    """nconn connections each send all but the last byte of a length
+    frame of size bytes, so that together they hold more than the
+    worker's share and at least one must wait for memory that only the
+    others could give back.  With frame_timeout and idle_timeout off,
+    only write_timeout can end that wait: a connection is closed within
+    `within` s, counted in errors_memory, and the worker goes on
+    echoing."""
+    size, nconn, within = int(size), int(nconn), float(within)
+    data = struct.pack(">I", size) + b"w" * (size - 1)
+    socks = [connect(port, timeout=within) for _ in range(nconn)]
+    sent = [0] * nconn
+    for s in socks:
+        s.setblocking(False)
+    t0 = time.monotonic()
+    closed = set()
+    while time.monotonic() - t0 < within and not closed:
+        for i, s in enumerate(socks):
+            try:
+                if sent[i] < len(data):
+                    sent[i] += s.send(data[sent[i]:sent[i] + 16384])
+                if s.recv(1) == b"":
+                    closed.add(i)
+            except BlockingIOError:
+                pass
+            except OSError:     # reset: closed too
+                closed.add(i)
+        time.sleep(0.005)
+    took = time.monotonic() - t0
+    say("sent %s of %d bytes each; closed %s after %.2f s" %
+        (sent, len(data), sorted(closed), took))
+    if not closed:
+        fail("no connection closed within %.1f s" % within)
+    if still_serving(port, cport, within) < 1:
+        fail("errors_memory is 0")
+    for s in socks:
+        s.close()
+
+
 cmds = {"growth": cmd_growth, "header_after_pause": cmd_header_after_pause,
         "fixed_byte": cmd_fixed_byte, "budget": cmd_budget,
-        "over_share": cmd_over_share, "echo_whole": cmd_echo_whole}
+        "over_share": cmd_over_share, "echo_whole": cmd_echo_whole,
+        "stuck_wait": cmd_stuck_wait}
 cmds[sys.argv[1]](*sys.argv[2:])

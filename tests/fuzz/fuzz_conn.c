@@ -305,7 +305,8 @@ open_conns(int flag)
 /*
  * Every connection left open waits for memory that only the others
  * could give back, each holding a partial frame: a deadlock that the
- * worker's timers end (frame_timeout closes them).  Move the clock on
+ * worker's timers end (write_timeout bounds a memory wait, and
+ * frame_timeout a partial frame).  Move the clock on
  * past every timeout and let them.  0 if that is not the state, so
  * nothing should have held them up.
  */
