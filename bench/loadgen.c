@@ -85,6 +85,7 @@ struct conn {
 	size_t		 ppleft;	/* -X: PROXY header bytes unsent */
 	uint64_t	*tissue;	/* issue time of each one in flight */
 	uint8_t		*stamps;	/* stamp of each request in flight */
+	uint8_t		*reqs;		/* one request per slot, end to end */
 };
 
 struct worker {
@@ -293,6 +294,45 @@ shape_len(const struct shape *s)
 	return s->hlen + s->plen + s->tlen;
 }
 
+/*
+ * Append len bytes at p to iov[0..n), extending the last piece when p
+ * follows it: requests in consecutive slots go out as one piece, so that
+ * the kernel's cost per piece does not grow with a protocol's header.
+ */
+static int
+iov_add(struct iovec *iov, int n, const uint8_t *p, size_t len)
+{
+	if (n > 0 && (const uint8_t *)iov[n - 1].iov_base +
+	    iov[n - 1].iov_len == p) {
+		iov[n - 1].iov_len += len;
+		return n;
+	}
+	iov[n].iov_base = (void *)(uintptr_t)p;
+	iov[n].iov_len = len;
+	return n + 1;
+}
+
+/* Lay out every request slot of c: all but the stamp never change. */
+static void
+reqs_init(struct conn *c)
+{
+	static const uint8_t nostamp[STAMP];
+	struct iovec iov[4];
+	size_t mlen = shape_len(&req), off;
+	int i, k, n;
+
+	if ((c->reqs = malloc((size_t)opt.pipe * mlen)) == NULL)
+		err(1, "malloc");
+	for (i = 0; i < opt.pipe; i++) {
+		n = shape_iov(&req, c, nostamp, 0, iov);
+		for (k = 0, off = 0; k < n; k++) {
+			memcpy(c->reqs + (size_t)i * mlen + off,
+			    iov[k].iov_base, iov[k].iov_len);
+			off += iov[k].iov_len;
+		}
+	}
+}
+
 /* Issue one more request on a connection (written by conn_send). */
 static void
 conn_issue(struct conn *c, uint64_t now)
@@ -303,6 +343,8 @@ conn_issue(struct conn *c, uint64_t now)
 	slot = c->issued % opt.pipe;
 	v = stamp_of(c->id, c->issued);
 	memcpy(c->stamps + slot * STAMP, &v, STAMP);
+	memcpy(c->reqs + slot * shape_len(&req) + req.hlen, &v,
+	    req.plen < STAMP ? req.plen : STAMP);
 	c->tissue[slot] = now;
 	c->issued++;
 }
@@ -338,10 +380,9 @@ conn_send(struct worker *w, struct conn *c)
 			niov = 1;
 		}
 		off = c->woff;
-		for (seq = c->wseq; seq < c->issued && niov + 4 <= NIOV;
-		    seq++) {
-			niov += shape_iov(&req, c, c->stamps +
-			    (seq % opt.pipe) * STAMP, off, w->iov + niov);
+		for (seq = c->wseq; seq < c->issued && niov < NIOV; seq++) {
+			niov = iov_add(w->iov, niov, c->reqs +
+			    (seq % opt.pipe) * mlen + off, mlen - off);
 			off = 0;
 		}
 		n = writev(c->fd, w->iov, niov);
@@ -597,6 +638,7 @@ worker_init(struct worker *w, int idx, int first, int n)
 		w->conns[i].stamps = calloc(opt.pipe, STAMP);
 		if (w->conns[i].tissue == NULL || w->conns[i].stamps == NULL)
 			err(1, "calloc");
+		reqs_init(&w->conns[i]);
 	}
 	if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		err(1, "epoll_create1");
