@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "ekkod.h"
+#include "proto.h"
 #include "util.h"
 
 /* ---- buffers ---- */
@@ -379,19 +380,90 @@ conn_sendv(struct worker *w, struct conn *c, struct iovec *iov, int cnt)
 }
 
 /*
- * The replies so far and a large ECHO's payload from the request
- * (service_echo_ref), in order, with one call.
+ * A batch of command replies, in request order: runs of the worker's
+ * reply buffer, and runs of the input where a reply is the request's
+ * own bytes (a binary ECHO with its op byte turned into the reply's, a
+ * large text ECHO's payload), sent with one call.  Reply runs are kept
+ * as offsets, since the reply buffer may move as it grows.
  */
-static void
-conn_send_ref(struct worker *w, struct conn *c, const struct iovec *ref)
-{
-	struct iovec iov[2];
+#define BATCH_PIECES	64
 
-	iov[0].iov_base = w->reply.data;
-	iov[0].iov_len = w->reply.len;
-	iov[1] = *ref;
-	conn_sendv(w, c, iov, 2);
+struct batch {
+	struct iovec	 iov[BATCH_PIECES];
+	uint64_t	 inreply;	/* bit k: iov[k] is an offset in reply */
+	size_t		 mark;		/* reply bytes up to here are in iov */
+	int		 n;
+};
+
+/* Close the reply run written since the last piece, if any. */
+static void
+batch_reply_run(struct worker *w, struct batch *b)
+{
+	if (w->reply.len == b->mark)
+		return;
+	b->iov[b->n].iov_base = (void *)(uintptr_t)b->mark;
+	b->iov[b->n].iov_len = w->reply.len - b->mark;
+	b->inreply |= 1ULL << b->n;
+	b->n++;
+	b->mark = w->reply.len;
+}
+
+/* Send the batch and start an empty one. */
+static void
+batch_flush(struct worker *w, struct conn *c, struct batch *b)
+{
+	int k;
+
+	if (b->n == 0) {	/* replies alone: the common case */
+		conn_send(w, c, w->reply.data, w->reply.len);
+		w->reply.len = 0;
+		return;
+	}
+	batch_reply_run(w, b);
+	for (k = 0; k < b->n; k++)
+		if (b->inreply & (1ULL << k))
+			b->iov[k].iov_base = w->reply.data +
+			    (uintptr_t)b->iov[k].iov_base;
+	conn_sendv(w, c, b->iov, b->n);
 	w->reply.len = 0;
+	b->mark = 0;
+	b->inreply = 0;
+	b->n = 0;
+}
+
+/* Add n input bytes at p, after the replies so far, to the batch. */
+static void
+batch_input(struct worker *w, struct conn *c, struct batch *b,
+    const uint8_t *p, size_t n)
+{
+	struct iovec *last = b->iov + (b->n > 0 ? b->n - 1 : 0);
+
+	if (w->reply.len == b->mark && b->n > 0 &&
+	    !(b->inreply & (1ULL << (b->n - 1))) &&
+	    (const uint8_t *)last->iov_base + last->iov_len == p) {
+		last->iov_len += n;	/* the next ECHO of a run */
+		return;
+	}
+	/* room for a reply run and p, and for the reply run after them */
+	if (b->n + 3 > BATCH_PIECES)
+		batch_flush(w, c, b);
+	batch_reply_run(w, b);
+	b->iov[b->n].iov_base = (void *)(uintptr_t)p;
+	b->iov[b->n].iov_len = n;
+	b->n++;
+}
+
+/*
+ * A binary ECHO is its own reply once its op byte is the reply's: the
+ * length and payload are the same.  1 if q[0..len) was one, turned.
+ */
+static inline int
+conn_echo_in_place(uint8_t *q, size_t len)
+{
+	if (len < PROTO_HDR || q[FRAME_LENGTH_HDR] != PROTO_ECHO)
+		return 0;
+	q[FRAME_LENGTH_HDR] = PROTO_ECHO | PROTO_REPLY;
+	return 1;
 }
 
 /* Output held back beyond this stops the reading of more requests. */
@@ -422,18 +494,27 @@ conn_too_large(struct worker *w, struct conn *c)
 /*
  * Answer every complete frame of p[0..n) and return how many bytes
  * were consumed.  Echo sends the frames back as one run of bytes;
- * command mode gathers the replies and sends them with one write.
+ * command mode gathers the replies (struct batch) and sends them with
+ * one call.  Requests are counted before one is answered from the
+ * reply buffer: STATS must see itself.
  */
 static size_t
-conn_frames(struct worker *w, struct conn *c, const uint8_t *p, size_t n,
+conn_frames(struct worker *w, struct conn *c, uint8_t *p, size_t n,
     int *more)
 {
 	const struct framer *f = &c->l->framer;
+	const int mode = c->l->mode, binary = mode == MODE_COMMAND &&
+	    f->kind == FRAMING_LENGTH;
+	uint8_t *run = NULL;	/* binary ECHOs in a row, each its reply */
+	struct batch b;
 	struct iovec ref;
 	size_t off = 0, len;
 	uint64_t nreq = 0;
 	int r;
 
+	b.n = 0;
+	b.mark = 0;
+	b.inreply = 0;
 	while (off < n && !(c->flags & CONN_CLOSING)) {
 		if (conn_output_full(w, c) && off > 0) {
 			*more = 1;	/* frames left for when output drains */
@@ -444,36 +525,47 @@ conn_frames(struct worker *w, struct conn *c, const uint8_t *p, size_t n,
 			break;
 		if (r == FRAME_TOO_LARGE) {
 			sb_count(&w->slot->requests, nreq);
-			if (c->l->mode == MODE_ECHO)
+			if (mode == MODE_ECHO)
 				conn_send(w, c, p, off);
+			else if (run != NULL)
+				batch_input(w, c, &b, run, (size_t)(p + off - run));
 			conn_too_large(w, c);
-			if (c->l->mode != MODE_ECHO)
+			if (mode != MODE_ECHO)
 				goto flush;
 			return n;
 		}
 		off += len;
-		if (c->l->mode == MODE_ECHO) {
-			nreq++;
+		nreq++;
+		if (mode == MODE_ECHO)
+			continue;
+		if (binary && conn_echo_in_place(p + off - len, len)) {
+			if (run == NULL)
+				run = p + off - len;
 			continue;
 		}
-		/* Counted before it is answered: STATS must see itself. */
-		sb_count(&w->slot->requests, 1);
+		if (run != NULL) {	/* its replies go before this one's */
+			batch_input(w, c, &b, run, (size_t)(p + off - len - run));
+			run = NULL;
+		}
+		sb_count(&w->slot->requests, nreq);
+		nreq = 0;
 		ref.iov_len = 0;
-		if (c->l->mode == MODE_METRICS ?
+		if (mode == MODE_METRICS ?
 		    metrics_handle(w, c, p + off - len, len) == 0 :
 		    service_handle(w, c, p + off - len, len, &ref) == 0)
 			c->flags |= CONN_CLOSING;
 		if (ref.iov_len > 0)
-			conn_send_ref(w, c, &ref);
+			batch_input(w, c, &b, ref.iov_base, ref.iov_len);
 	}
-	if (c->l->mode == MODE_ECHO) {
-		sb_count(&w->slot->requests, nreq);
+	sb_count(&w->slot->requests, nreq);
+	if (mode == MODE_ECHO) {
 		conn_send(w, c, p, off);
 		return off;
 	}
+	if (run != NULL)
+		batch_input(w, c, &b, run, (size_t)(p + off - run));
 flush:
-	conn_send(w, c, w->reply.data, w->reply.len);
-	w->reply.len = 0;
+	batch_flush(w, c, &b);
 	return c->flags & CONN_CLOSING ? n : off;
 }
 
@@ -484,7 +576,7 @@ flush:
  * writable event resumes them (conn_writable).
  */
 size_t
-conn_process(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
+conn_process(struct worker *w, struct conn *c, uint8_t *p, size_t n)
 {
 	uint64_t before = atomic_load_explicit(&w->slot->requests,
 	    memory_order_relaxed);

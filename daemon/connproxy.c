@@ -27,7 +27,7 @@ connproxy_fail(struct worker *w, struct conn *c, const char *why)
  * when there is none; *p and *len get all the bytes so far.
  */
 static ssize_t
-connproxy_read(struct worker *w, struct conn *c, const uint8_t **p,
+connproxy_read(struct worker *w, struct conn *c, uint8_t **p,
     size_t *len)
 {
 	ssize_t n;
@@ -63,7 +63,7 @@ void
 connproxy_readable(struct worker *w, struct conn *c)
 {
 	struct proxy_hdr h;
-	const uint8_t *p;
+	uint8_t *p;
 	size_t len, used;
 	ssize_t n;
 	int r;

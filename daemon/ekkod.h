@@ -710,7 +710,7 @@ void	 conn_send(struct worker *, struct conn *, const uint8_t *, size_t);
 void	 conn_sendv(struct worker *, struct conn *, struct iovec *, int);
 int	 conn_output_full(struct worker *, const struct conn *);
 void	 conn_too_large(struct worker *, struct conn *);
-size_t	 conn_process(struct worker *, struct conn *, const uint8_t *,
+size_t	 conn_process(struct worker *, struct conn *, uint8_t *,
 	    size_t);
 void	 conn_keep_rest(struct worker *, struct conn *, const uint8_t *,
 	    size_t);

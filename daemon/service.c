@@ -161,30 +161,25 @@ service_bad(struct worker *w, struct conn *c, int k, const char *msg)
 }
 
 /*
- * A large ECHO is answered from the request's own bytes: only a binary
- * reply's header is built; the payload (in text, with the delimiter
- * that follows it in the request) is left where it lies, in *ref, for
- * conn.c to send after the replies before it.  Small ones are copied:
- * for a few bytes that is cheaper than one more piece to send.
+ * A large text ECHO is answered from the request's own bytes: its
+ * payload and the delimiter that follows it are left where they lie, in
+ * *ref, for conn.c to send after the replies before it.  Small ones are
+ * copied: for a few bytes that is cheaper than one more piece to send.
+ * (A binary ECHO never comes here: conn.c turns its op byte and sends
+ * the request itself, conn_echo_in_place.)
  */
 static int
-service_echo_ref(struct worker *w, struct conn *c, const struct proto_req *r,
+service_echo_ref(const struct conn *c, const struct proto_req *r,
     struct iovec *ref)
 {
 	const struct framer *f = &c->l->framer;
-	uint8_t hdr[PROTO_HDR];
 
-	if (ref == NULL || r->arglen < SERVICE_REF_MIN)
-		return 0;
-	if (f->kind == FRAMING_LENGTH) {
-		proto_put_header(hdr, PROTO_ECHO | PROTO_REPLY, r->arglen);
-		service_put(w, hdr, sizeof(hdr));
-		ref->iov_len = r->arglen;
-	} else if (memcmp(r->arg + r->arglen, f->delim, f->delim_len) == 0)
-		ref->iov_len = r->arglen + f->delim_len;
-	else
+	if (ref == NULL || r->arglen < SERVICE_REF_MIN ||
+	    f->kind == FRAMING_LENGTH ||
+	    memcmp(r->arg + r->arglen, f->delim, f->delim_len) != 0)
 		return 0;	/* "\r\n" ending a "\n" line: reply built */
 	ref->iov_base = (void *)(uintptr_t)r->arg;
+	ref->iov_len = r->arglen + f->delim_len;
 	return 1;
 }
 
@@ -266,7 +261,7 @@ service_dispatch(struct worker *w, struct conn *c, const struct proto_req *r,
 			service_pong_text(w, c);
 		return 1;
 	case PROTO_ECHO:
-		if (service_echo_ref(w, c, r, ref))
+		if (service_echo_ref(c, r, ref))
 			return 1;
 		if (bin)
 			service_reply(w, PROTO_ECHO | PROTO_REPLY, r->arg,
