@@ -392,6 +392,7 @@ struct batch {
 	struct iovec	 iov[BATCH_PIECES];
 	uint64_t	 inreply;	/* bit k: iov[k] is an offset in reply */
 	size_t		 mark;		/* reply bytes up to here are in iov */
+	size_t		 held;		/* input bytes in iov */
 	int		 n;
 };
 
@@ -427,6 +428,7 @@ batch_flush(struct worker *w, struct conn *c, struct batch *b)
 	conn_sendv(w, c, b->iov, b->n);
 	w->reply.len = 0;
 	b->mark = 0;
+	b->held = 0;
 	b->inreply = 0;
 	b->n = 0;
 }
@@ -442,6 +444,7 @@ batch_input(struct worker *w, struct conn *c, struct batch *b,
 	    !(b->inreply & (1ULL << (b->n - 1))) &&
 	    (const uint8_t *)last->iov_base + last->iov_len == p) {
 		last->iov_len += n;	/* the next ECHO of a run */
+		b->held += n;
 		return;
 	}
 	/* room for a reply run and p, and for the reply run after them */
@@ -451,6 +454,7 @@ batch_input(struct worker *w, struct conn *c, struct batch *b,
 	b->iov[b->n].iov_base = (void *)(uintptr_t)p;
 	b->iov[b->n].iov_len = n;
 	b->n++;
+	b->held += n;
 }
 
 /*
@@ -505,6 +509,7 @@ conn_frames(struct worker *w, struct conn *c, uint8_t *p, size_t n,
 	const struct framer *f = &c->l->framer;
 	const int mode = c->l->mode, binary = mode == MODE_COMMAND &&
 	    f->kind == FRAMING_LENGTH;
+	const size_t max_output = (size_t)w->cf->limits.max_output;
 	uint8_t *run = NULL;	/* binary ECHOs in a row, each its reply */
 	struct batch b;
 	struct iovec ref;
@@ -514,9 +519,12 @@ conn_frames(struct worker *w, struct conn *c, uint8_t *p, size_t n,
 
 	b.n = 0;
 	b.mark = 0;
+	b.held = 0;
 	b.inreply = 0;
 	while (off < n && !(c->flags & CONN_CLOSING)) {
-		if (conn_output_full(w, c) && off > 0) {
+		/* replies owed count as output, wherever they lie */
+		if (off > 0 && c->out.len + w->reply.len + b.held +
+		    (run != NULL ? (size_t)(p + off - run) : 0) >= max_output) {
 			*more = 1;	/* frames left for when output drains */
 			break;
 		}
