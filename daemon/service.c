@@ -174,10 +174,11 @@ service_echo_ref(const struct conn *c, const struct proto_req *r,
 {
 	const struct framer *f = &c->l->framer;
 
+	/* no ref for a "\r\n" ending a "\n" line: its reply is built */
 	if (ref == NULL || r->arglen < SERVICE_REF_MIN ||
 	    f->kind == FRAMING_LENGTH ||
 	    memcmp(r->arg + r->arglen, f->delim, f->delim_len) != 0)
-		return 0;	/* "\r\n" ending a "\n" line: reply built */
+		return 0;
 	ref->iov_base = (void *)(uintptr_t)r->arg;
 	ref->iov_len = r->arglen + f->delim_len;
 	return 1;
