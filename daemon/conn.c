@@ -470,11 +470,21 @@ conn_echo_in_place(uint8_t *q, size_t len)
 	return 1;
 }
 
-/* Output held back beyond this stops the reading of more requests. */
+/*
+ * Output held back, with owed more bytes of replies still to send,
+ * beyond max_output stops the reading of more requests.
+ */
+static inline int
+conn_output_over(const struct worker *w, const struct conn *c, size_t owed)
+{
+	return c->out.len + w->reply.len + owed >=
+	    (size_t)w->cf->limits.max_output;
+}
+
 int
 conn_output_full(struct worker *w, const struct conn *c)
 {
-	return c->out.len + w->reply.len >= (size_t)w->cf->limits.max_output;
+	return conn_output_over(w, c, 0);
 }
 
 /* A frame over max_frame: error reply (command mode), then close. */
@@ -509,7 +519,6 @@ conn_frames(struct worker *w, struct conn *c, uint8_t *p, size_t n,
 	const struct framer *f = &c->l->framer;
 	const int mode = c->l->mode, binary = mode == MODE_COMMAND &&
 	    f->kind == FRAMING_LENGTH;
-	const size_t max_output = (size_t)w->cf->limits.max_output;
 	uint8_t *run = NULL;	/* binary ECHOs in a row, each its reply */
 	struct batch b;
 	struct iovec ref;
@@ -523,8 +532,8 @@ conn_frames(struct worker *w, struct conn *c, uint8_t *p, size_t n,
 	b.inreply = 0;
 	while (off < n && !(c->flags & CONN_CLOSING)) {
 		/* replies owed count as output, wherever they lie */
-		if (off > 0 && c->out.len + w->reply.len + b.held +
-		    (run != NULL ? (size_t)(p + off - run) : 0) >= max_output) {
+		if (off > 0 && conn_output_over(w, c, b.held +
+		    (run != NULL ? (size_t)(p + off - run) : 0))) {
 			*more = 1;	/* frames left for when output drains */
 			break;
 		}
