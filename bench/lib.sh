@@ -195,7 +195,7 @@ report()
 	echo "## make bench: ekko against the limit reference"
 	echo
 	cat "$out/machine.txt"
-	echo "- $runs runs of ${secs} s each (after 0.25 s warm-up), median" \
+	echo "- $runs runs of ${secs} s each (after ${warm} s warm-up), median" \
 	    "shown; servers pinned to CPU $scpu with 1 worker (memcached" \
 	    "-t 1, redis single-threaded), load generator pinned to CPU" \
 	    "$ccpu; (a'): load generator on CPU $scpu with the server"

@@ -1,7 +1,7 @@
 # bench.mk -- performance targets (issue #7); see bench/README.md.
 #
 #   make bench        ekkod vs the limit reference, redis and memcached:
-#                     workloads (a')-(e), medians of 3 runs, build/bench.md
+#                     workloads (a')-(e), medians of 11 runs, build/bench.md
 #   make bench-extra  syscalls, heap allocations and instructions per
 #                     request, build/bench-extra.md
 #   make bench-scale  CONNS (100,000) idle connections held, memory per
@@ -10,7 +10,7 @@
 #                     at (b)-(d) and length against raw at (d), from
 #                     alternating runs, and length against raw echo of
 #                     the same bytes on the wire (issue #17)
-# BENCH_SECONDS (5) shortens or lengthens each run.
+# BENCH_SECONDS (1) and BENCH_RUNS (11) set each run's length and count.
 
 .PHONY: bench bench-extra bench-scale bench-latency bench-cpu
 
