@@ -474,11 +474,19 @@ conn_echo_in_place(uint8_t *q, size_t len)
  * Output held back, with owed more bytes of replies still to send,
  * beyond max_output stops the reading of more requests.
  */
+static inline size_t
+conn_output_room(const struct worker *w, const struct conn *c, size_t owed)
+{
+	size_t used = c->out.len + w->reply.len + owed;
+	size_t max = (size_t)w->cf->limits.max_output;
+
+	return used < max ? max - used : 0;
+}
+
 static inline int
 conn_output_over(const struct worker *w, const struct conn *c, size_t owed)
 {
-	return c->out.len + w->reply.len + owed >=
-	    (size_t)w->cf->limits.max_output;
+	return conn_output_room(w, c, owed) == 0;
 }
 
 int
@@ -518,24 +526,20 @@ conn_echo_run(const struct worker *w, const struct conn *c,
     const struct batch *b, const uint8_t *run, uint8_t *p, size_t off,
     size_t n, uint64_t *nreq)
 {
-	size_t owed = c->out.len + w->reply.len + b->held, end = n, plen;
-	size_t max = (size_t)w->cf->limits.max_output;
+	size_t room = conn_output_room(w, c, b->held), end = n, len;
 	size_t max_frame = c->l->framer.max_frame;
 	uint64_t k = 0;
 
-	if (owed >= max)
-		return off;
-	/* frames starting before end keep owed + the run below max */
-	if ((size_t)(run - p) + (max - owed) < end)
-		end = (size_t)(run - p) + (max - owed);
-	for (; off < end && n - off >= PROTO_HDR; k++) {
-		plen = frame_get_u32(p + off);
-		if (plen == 0 || plen > max_frame ||
-		    n - off - FRAME_LENGTH_HDR < plen ||
-		    p[off + FRAME_LENGTH_HDR] != PROTO_ECHO)
+	/* frames starting before end keep the replies owed under max */
+	if ((size_t)(run - p) + room < end)
+		end = (size_t)(run - p) + room;
+	/* frame_next's length case, without its switch on the framing */
+	for (; off < end && n - off >= FRAME_LENGTH_HDR; k++) {
+		len = frame_get_u32(p + off);
+		if (len > max_frame || n - off - FRAME_LENGTH_HDR < len ||
+		    !conn_echo_in_place(p + off, FRAME_LENGTH_HDR + len))
 			break;
-		p[off + FRAME_LENGTH_HDR] = PROTO_ECHO | PROTO_REPLY;
-		off += FRAME_LENGTH_HDR + plen;
+		off += FRAME_LENGTH_HDR + len;
 	}
 	*nreq += k;
 	return off;
